@@ -1,0 +1,108 @@
+"""The one error model: every expected failure is a DomainError with a stable code.
+
+The API maps these to typed GraphQL error objects (expected errors are data); anything that is
+not a DomainError is unexpected and gets masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class ErrorCode(str, Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    POLICY_VIOLATION = "POLICY_VIOLATION"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    RESTRICTED = "RESTRICTED"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One problem with one input field; `field` is a dotted path such as `items.3.url`."""
+
+    field: str
+    message: str
+    code: str = "invalid"
+
+
+@dataclass
+class DomainError(Exception):
+    code: ErrorCode
+    message: str
+    field: str | None = None
+    problems: tuple[FieldProblem, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(DomainError):
+    def __init__(self, message: str, field: str | None = None, problems: tuple[FieldProblem, ...] = ()):
+        super().__init__(ErrorCode.INVALID_INPUT, message, field, problems)
+
+    @classmethod
+    def from_problems(cls, problems: list[FieldProblem] | tuple[FieldProblem, ...]) -> InvalidInput:
+        problems = tuple(problems)
+        first = problems[0] if problems else None
+        summary = "; ".join(f"{p.field}: {p.message}" for p in problems[:5])
+        if len(problems) > 5:
+            summary += f"; and {len(problems) - 5} more"
+        return cls(summary or "Invalid input.", first.field if first else None, problems)
+
+
+class NotFound(DomainError):
+    def __init__(self, what: str, field: str | None = None):
+        super().__init__(ErrorCode.NOT_FOUND, f"{what} not found.", field)
+
+
+class Conflict(DomainError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(ErrorCode.CONFLICT, message, field)
+
+
+class IdempotencyKeyReused(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "This idempotencyKey was already used with a different payload.",
+            "idempotencyKey",
+        )
+
+
+class LimitExceeded(DomainError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(ErrorCode.LIMIT_EXCEEDED, message, field)
+
+
+class InvalidTransition(DomainError):
+    def __init__(self, state: str, event: str):
+        super().__init__(
+            ErrorCode.INVALID_TRANSITION, f"A case in state '{state}' cannot take event '{event}'.", None
+        )
+        self.state = state
+        self.event = event
+
+
+class PolicyViolation(DomainError):
+    def __init__(self, message: str, field: str | None = None, problems: tuple[FieldProblem, ...] = ()):
+        super().__init__(ErrorCode.POLICY_VIOLATION, message, field, problems)
+
+
+class Unauthenticated(DomainError):
+    def __init__(self, message: str = "A valid API key is required (Authorization: Bearer <key>)."):
+        super().__init__(ErrorCode.UNAUTHENTICATED, message)
+
+
+class Forbidden(DomainError):
+    def __init__(self, message: str):
+        super().__init__(ErrorCode.FORBIDDEN, message)
