@@ -1,0 +1,177 @@
+"""The Starlette application: /graphql (authenticated), /healthz, /readyz."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from api.auth import authenticate
+from api.context import Context
+from api.schema import schema
+from domain.errors import DomainError, ErrorCode
+from infra import broker as broker_mod
+from infra.db import Database, create_pool
+from infra.settings import Settings, get_settings
+from infra.telemetry import configure_tracing
+
+log = logging.getLogger("noticehub.api")
+PRINCIPAL_KEY = "noticehub.principal"
+
+
+def graphql_error_response(code: ErrorCode, message: str, status: int) -> Response:
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code.value}}]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+class NoticehubGraphQL(GraphQL):  # type: ignore[type-arg]
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.is_development else None,
+            allow_queries_via_get=False,
+            multipart_uploads_enabled=False,
+        )
+        self.settings = settings
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context(
+            request=request,
+            response=response,
+            principal=request.scope[PRINCIPAL_KEY],
+            db=request.app.state.db,
+            settings=self.settings,
+        )
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+
+class AuthenticatedGraphQL:
+    """Authenticates before GraphQL parses anything; the principal rides in the ASGI scope."""
+
+    def __init__(self, view: NoticehubGraphQL, settings: Settings) -> None:
+        self.view = view
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope)
+        if request.method == "GET":  # the IDE page in development; queries only via POST
+            await self.view(scope, receive, send)
+            return
+        try:
+            principal = await authenticate(
+                request.app.state.db.pool, request.headers.get("authorization"), self.settings.operator_key
+            )
+        except DomainError as exc:
+            await graphql_error_response(exc.code, exc.message, 401)(scope, receive, send)
+            return
+        scope[PRINCIPAL_KEY] = principal
+        await self.view(scope, receive, send)
+
+
+class BodySizeLimit:
+    """Rejects bodies over the limit before they are buffered (declared or streamed length)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+        received = 0
+        too_large = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    too_large = True
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = graphql_error_response(
+            ErrorCode.LIMIT_EXCEEDED, f"Request body exceeds {self.max_bytes} bytes.", 413
+        )
+        await response(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(request.app.state.db.pool.fetchval("SELECT 1"), 2)
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports, never raises
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        await asyncio.wait_for(asyncio.to_thread(broker_mod.ping, request.app.state.settings), 3)
+        checks["broker"] = "ok"
+    except Exception as exc:
+        checks["broker"] = f"error: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> ASGIApp:
+    settings = settings or get_settings()
+    configure_tracing("noticehub-api")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.settings = settings
+        owned = database is None
+        app.state.db = database or Database(await create_pool(settings), settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.db.pool.close()
+
+    view = NoticehubGraphQL(settings)
+    starlette = Starlette(
+        routes=[
+            Route("/graphql", AuthenticatedGraphQL(view, settings), methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    return OpenTelemetryMiddleware(BodySizeLimit(starlette, settings.max_body_bytes))
+
+
+def app_factory() -> ASGIApp:
+    """Entry point for uvicorn --factory."""
+    return create_app()

@@ -1,0 +1,61 @@
+"""Per-request context: the principal, the database, and one set of DataLoaders per request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from starlette.requests import Request
+from strawberry.dataloader import DataLoader
+
+from domain.errors import Forbidden
+from domain.reference import IpRight, Listing, Party
+from domain.tenancy import Principal
+from infra.db import Database
+from infra.settings import Settings
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Any
+    principal: Principal
+    db: Database
+    settings: Settings
+    _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def tenant_id(self) -> UUID:
+        if self.principal.tenant_id is None:
+            raise Forbidden("This operation needs a tenant API key.")
+        return self.principal.tenant_id
+
+    def uow(self) -> Any:
+        """A unit of work for this request's tenant (the tenant comes from the key, never the payload)."""
+        return self.db.uow(self.tenant_id)
+
+    def _loader(self, name: str, fetch: Any) -> DataLoader[Any, Any]:
+        loader = self._loaders.get(name)
+        if loader is None:
+            tenant_id, db = self.tenant_id, self.db
+
+            async def load(ids: Sequence[UUID]) -> list[Any]:
+                async with db.uow(tenant_id) as uow:
+                    return list(await fetch(uow, list(ids)))
+
+            loader = self._loaders[name] = DataLoader(load_fn=load)
+        return loader
+
+    @property
+    def parties(self) -> DataLoader[UUID, Party | None]:
+        return self._loader("parties", lambda uow, ids: uow.parties.get_many(ids))
+
+    @property
+    def ip_rights(self) -> DataLoader[UUID, IpRight | None]:
+        return self._loader("ip_rights", lambda uow, ids: uow.ip_rights.get_many(ids))
+
+    @property
+    def listings(self) -> DataLoader[UUID, Listing | None]:
+        return self._loader("listings", lambda uow, ids: uow.listings.get_many(ids))

@@ -1,0 +1,482 @@
+"""The GraphQL schema: thin resolvers that parse, call one use case and map the result."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Annotated, Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext, Info
+
+from api import errors as e
+from api.extensions import build_extensions
+from api.pagination import keyset_connection
+from api.types import (
+    ApiKey,
+    IpRight,
+    LegalStatus,
+    Listing,
+    Party,
+    PartyKind,
+    RightType,
+    Role,
+    Tenant,
+    TenantMode,
+    VerificationStatus,
+    decode_id,
+)
+from domain import reference as ref
+from domain.services import reference as reference_service
+from domain.services import tenancy as tenancy_service
+from domain.tenancy import Role as DomainRole
+from infra.settings import get_settings
+
+log = logging.getLogger("noticehub.graphql")
+
+ErrorUnion = e.InvalidInputError | e.NotFoundError | e.ConflictError
+
+
+def ctx(info: Info) -> Any:
+    return info.context
+
+
+# ----- inputs ------------------------------------------------------------------------------------
+
+
+@strawberry.input
+class CreateTenantInput:
+    slug: str
+    name: str
+    timezone: str = strawberry.field(description="IANA timezone, e.g. Asia/Shanghai.")
+    holiday_country: str = strawberry.field(description="ISO 3166-1 alpha-2 code of the holiday calendar.")
+    mode: TenantMode = TenantMode.LIVE  # type: ignore[valid-type]
+
+
+@strawberry.input
+class CreateApiKeyInput:
+    name: str
+    roles: list[Role]  # type: ignore[valid-type]
+
+
+@strawberry.input
+class RevokeApiKeyInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class PersonalDataInput:
+    legal_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    id_number: str | None = None
+
+
+@strawberry.input
+class UpsertPartyInput:
+    kind: PartyKind  # type: ignore[valid-type]
+    external_ref: str
+    display_name: str
+    country: str | None = None
+    personal_data: PersonalDataInput | None = strawberry.field(
+        default=None, description="Kept apart from display data; never disclosed."
+    )
+
+
+@strawberry.input
+class RegisterIpRightInput:
+    holder_id: strawberry.ID
+    type: RightType  # type: ignore[valid-type]
+    registration_number: str
+    jurisdiction: str
+    title: str | None = None
+    classes: list[str] = strawberry.field(default_factory=list)
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
+@strawberry.input
+class SetIpRightVerificationInput:
+    id: strawberry.ID
+    status: VerificationStatus  # type: ignore[valid-type]
+
+
+@strawberry.input
+class InvalidationInput:
+    office: str
+    case_number: str
+    accepted_at: date
+
+
+@strawberry.input
+class SetIpRightLegalStatusInput:
+    id: strawberry.ID
+    legal_status: LegalStatus  # type: ignore[valid-type]
+    invalidation: InvalidationInput | None = None
+
+
+@strawberry.input
+class ListingInput:
+    external_id: str
+    url: str
+    title: str
+    merchant_ref: str = strawberry.field(description="The merchant party's externalRef.")
+    merchant_display_name: str | None = strawberry.field(
+        default=None, description="Creates the merchant party when merchantRef is unknown."
+    )
+    markets: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class UpsertListingsInput:
+    items: list[ListingInput] = strawberry.field(description="1 to 1,000 listings; each gets its own result.")
+
+
+@strawberry.input
+class AdvanceTestClockInput:
+    seconds: float = strawberry.field(description="How far to move the sandbox clock forward.")
+
+
+@strawberry.input
+class PartyFilter:
+    kind: PartyKind | None = None  # type: ignore[valid-type]
+    external_ref: str | None = None
+
+
+@strawberry.input
+class IpRightFilter:
+    holder_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class ListingFilter:
+    merchant_id: strawberry.ID | None = None
+
+
+# ----- payloads ----------------------------------------------------------------------------------
+
+
+@strawberry.type
+class CreateTenantSuccess:
+    tenant: Tenant
+    admin_key: ApiKey
+    admin_secret: str = strawberry.field(description="Shown once. Store it now.")
+
+
+@strawberry.type
+class CreateApiKeySuccess:
+    api_key: ApiKey
+    secret: str = strawberry.field(description="Shown once. Store it now.")
+
+
+@strawberry.type
+class RevokeApiKeySuccess:
+    api_key: ApiKey
+
+
+@strawberry.type
+class UpsertPartySuccess:
+    party: Party
+
+
+@strawberry.type
+class IpRightSuccess:
+    ip_right: IpRight
+
+
+@strawberry.type
+class TenantSuccess:
+    tenant: Tenant
+
+
+@strawberry.type(description="The outcome of one item of a batch: a listing or an error, never both.")
+class UpsertListingResult:
+    index: int
+    listing: Listing | None
+    created: bool
+    error: e.Error | None
+
+
+@strawberry.type
+class UpsertListingsSuccess:
+    results: list[UpsertListingResult]
+    succeeded: int
+    failed: int
+
+
+CreateTenantPayload = Annotated[CreateTenantSuccess | ErrorUnion, strawberry.union("CreateTenantPayload")]
+CreateApiKeyPayload = Annotated[CreateApiKeySuccess | ErrorUnion, strawberry.union("CreateApiKeyPayload")]
+RevokeApiKeyPayload = Annotated[RevokeApiKeySuccess | ErrorUnion, strawberry.union("RevokeApiKeyPayload")]
+UpsertPartyPayload = Annotated[UpsertPartySuccess | ErrorUnion, strawberry.union("UpsertPartyPayload")]
+IpRightPayload = Annotated[IpRightSuccess | ErrorUnion, strawberry.union("IpRightPayload")]
+UpsertListingsPayload = Annotated[
+    UpsertListingsSuccess | e.InvalidInputError | e.LimitExceededError, strawberry.union("UpsertListingsPayload")
+]
+AdvanceTestClockPayload = Annotated[TenantSuccess | e.InvalidInputError, strawberry.union("AdvanceTestClockPayload")]
+
+
+def _personal(pd: PersonalDataInput | None) -> ref.PersonalData | None:
+    if pd is None:
+        return None
+    return ref.PersonalData(legal_name=pd.legal_name, email=pd.email, phone=pd.phone, address=pd.address,
+                            id_number=pd.id_number)
+
+
+# ----- root types --------------------------------------------------------------------------------
+
+
+@strawberry.type(description="Who is calling.")
+class Viewer:
+    roles: list[Role]  # type: ignore[valid-type]
+    is_operator: bool
+
+    @strawberry.field
+    async def tenant(self, info: Info) -> Tenant | None:
+        c = ctx(info)
+        if c.principal.tenant_id is None:
+            return None
+        async with c.uow() as uow:
+            return Tenant.from_domain(await uow.tenants.get_current(), uow.clock.now())
+
+
+@strawberry.type
+class Query:
+    node: relay.Node = relay.node()
+
+    @strawberry.field(description="The caller: its tenant and roles.")
+    def viewer(self, info: Info) -> Viewer:
+        p = ctx(info).principal
+        return Viewer(roles=sorted(p.roles, key=lambda r: r.value), is_operator=p.is_operator)
+
+    @strawberry.field(description="Parties of this tenant, oldest first.")
+    async def parties(
+        self, info: Info, first: int | None = 50, after: str | None = None, filter: PartyFilter | None = None
+    ) -> relay.Connection[Party]:
+        c = ctx(info)
+        kind = filter.kind.value if filter and filter.kind else None
+        external_ref = filter.external_ref if filter else None
+
+        async def fetch(after_id: Any, limit: int) -> Any:
+            async with c.uow() as uow:
+                return await uow.parties.list(after_id, limit, kind, external_ref)
+
+        return await e.query(lambda: keyset_connection(fetch, Party.from_domain, lambda p: p.id, first, after,
+                                                       c.settings.max_page_size))
+
+    @strawberry.field(description="IP rights of this tenant, oldest first.")
+    async def ip_rights(
+        self, info: Info, first: int | None = 50, after: str | None = None, filter: IpRightFilter | None = None
+    ) -> relay.Connection[IpRight]:
+        c = ctx(info)
+
+        async def run() -> Any:
+            holder = decode_id(filter.holder_id, "Party", "filter.holderId") if filter and filter.holder_id else None
+
+            async def fetch(after_id: Any, limit: int) -> Any:
+                async with c.uow() as uow:
+                    return await uow.ip_rights.list(after_id, limit, holder)
+
+            return await keyset_connection(fetch, IpRight.from_domain, lambda r: r.id, first, after,
+                                           c.settings.max_page_size)
+
+        return await e.query(run)
+
+    @strawberry.field(description="Listings of this tenant, oldest first.")
+    async def listings(
+        self, info: Info, first: int | None = 50, after: str | None = None, filter: ListingFilter | None = None
+    ) -> relay.Connection[Listing]:
+        c = ctx(info)
+
+        async def run() -> Any:
+            merchant = (
+                decode_id(filter.merchant_id, "Party", "filter.merchantId") if filter and filter.merchant_id else None
+            )
+
+            async def fetch(after_id: Any, limit: int) -> Any:
+                async with c.uow() as uow:
+                    return await uow.listings.list(after_id, limit, merchant)
+
+            return await keyset_connection(fetch, Listing.from_domain, lambda x: x.id, first, after,
+                                           c.settings.max_page_size)
+
+        return await e.query(run)
+
+    @strawberry.field(description="API keys of this tenant (admins only).")
+    async def api_keys(self, info: Info, first: int | None = 50, after: str | None = None) -> relay.Connection[ApiKey]:
+        c = ctx(info)
+
+        async def run() -> Any:
+            c.principal.require(DomainRole.ADMIN)
+
+            async def fetch(after_id: Any, limit: int) -> Any:
+                async with c.uow() as uow:
+                    return await uow.api_keys.list(after_id, limit)
+
+            return await keyset_connection(fetch, ApiKey.from_domain, lambda k: k.id, first, after,
+                                           c.settings.max_page_size)
+
+        return await e.query(run)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Operator only: create a tenant and its first admin key.")
+    async def create_tenant(self, info: Info, input: CreateTenantInput) -> CreateTenantPayload:
+        c = ctx(info)
+
+        async def run() -> CreateTenantSuccess:
+            data = tenancy_service.NewTenant(slug=input.slug, name=input.name, timezone=input.timezone,
+                                             holiday_country=input.holiday_country, mode=input.mode)
+            tenant, issued = await tenancy_service.create_tenant(c.db, c.principal, data)
+            return CreateTenantSuccess(tenant=Tenant.from_domain(tenant, tenant.created_at),
+                                       admin_key=ApiKey.from_domain(issued.key), admin_secret=issued.secret)
+
+        return await e.payload(run)
+
+    @strawberry.mutation(description="Admins: issue an API key. The secret is returned once.")
+    async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
+        c = ctx(info)
+
+        async def run() -> CreateApiKeySuccess:
+            async with c.uow() as uow:
+                issued = await tenancy_service.create_api_key(uow, c.principal, input.name, tuple(input.roles))
+            return CreateApiKeySuccess(api_key=ApiKey.from_domain(issued.key), secret=issued.secret)
+
+        return await e.payload(run)
+
+    @strawberry.mutation(description="Admins: revoke an API key; it stops working at once.")
+    async def revoke_api_key(self, info: Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
+        c = ctx(info)
+
+        async def run() -> RevokeApiKeySuccess:
+            key_id = decode_id(input.id, "ApiKey", "id")
+            async with c.uow() as uow:
+                key = await tenancy_service.revoke_api_key(uow, c.principal, key_id)
+            return RevokeApiKeySuccess(api_key=ApiKey.from_domain(key))
+
+        return await e.payload(run)
+
+    @strawberry.mutation(description="Create or update a party by its externalRef.")
+    async def upsert_party(self, info: Info, input: UpsertPartyInput) -> UpsertPartyPayload:
+        c = ctx(info)
+
+        async def run() -> UpsertPartySuccess:
+            data = ref.PartyInput(kind=input.kind, external_ref=input.external_ref, display_name=input.display_name,
+                                  country=input.country, personal_data=_personal(input.personal_data))
+            async with c.uow() as uow:
+                party = await reference_service.upsert_party(uow, c.principal, data)
+            return UpsertPartySuccess(party=Party.from_domain(party))
+
+        return await e.payload(run)
+
+    @strawberry.mutation(description="Register an IP right (or return the existing one with the same number).")
+    async def register_ip_right(self, info: Info, input: RegisterIpRightInput) -> IpRightPayload:
+        c = ctx(info)
+
+        async def run() -> IpRightSuccess:
+            data = ref.IpRightInput(
+                holder_id=decode_id(input.holder_id, "Party", "holderId"), type=input.type,
+                registration_number=input.registration_number, jurisdiction=input.jurisdiction, title=input.title,
+                classes=tuple(input.classes), valid_from=input.valid_from, valid_until=input.valid_until,
+            )
+            async with c.uow() as uow:
+                right = await reference_service.register_ip_right(uow, c.principal, data)
+            return IpRightSuccess(ip_right=IpRight.from_domain(right))
+
+        return await e.payload(run)
+
+    @strawberry.mutation(description="Reviewers: record the verification result of a right.")
+    async def set_ip_right_verification(self, info: Info, input: SetIpRightVerificationInput) -> IpRightPayload:
+        c = ctx(info)
+
+        async def run() -> IpRightSuccess:
+            right_id = decode_id(input.id, "IpRight", "id")
+            async with c.uow() as uow:
+                right = await reference_service.set_ip_right_verification(uow, c.principal, right_id, input.status)
+            return IpRightSuccess(ip_right=IpRight.from_domain(right))
+
+        return await e.payload(run)
+
+    @strawberry.mutation(description="Record a right's legal status, e.g. an accepted invalidation request.")
+    async def set_ip_right_legal_status(self, info: Info, input: SetIpRightLegalStatusInput) -> IpRightPayload:
+        c = ctx(info)
+
+        async def run() -> IpRightSuccess:
+            right_id = decode_id(input.id, "IpRight", "id")
+            inv = input.invalidation
+            data = ref.LegalStatusInput(
+                legal_status=input.legal_status,
+                invalidation=ref.Invalidation(inv.office, inv.case_number, inv.accepted_at) if inv else None,
+            )
+            async with c.uow() as uow:
+                right = await reference_service.set_ip_right_legal_status(uow, c.principal, right_id, data)
+            return IpRightSuccess(ip_right=IpRight.from_domain(right))
+
+        return await e.payload(run)
+
+    @strawberry.mutation(description="Create or update up to 1,000 listings; one bad item does not fail the others.")
+    async def upsert_listings(self, info: Info, input: UpsertListingsInput) -> UpsertListingsPayload:
+        c = ctx(info)
+
+        async def run() -> UpsertListingsSuccess:
+            items = [
+                ref.ListingInput(external_id=i.external_id, url=i.url, merchant_ref=i.merchant_ref, title=i.title,
+                                 markets=tuple(i.markets), merchant_display_name=i.merchant_display_name)
+                for i in input.items
+            ]
+            async with c.uow() as uow:
+                results = await reference_service.upsert_listings(uow, c.principal, items)
+            out = [
+                UpsertListingResult(
+                    index=r.index, listing=Listing.from_domain(r.listing) if r.listing else None, created=r.created,
+                    error=e.to_graphql_error(r.error) if r.error else None,
+                )
+                for r in results
+            ]
+            failed = sum(1 for r in results if r.error)
+            return UpsertListingsSuccess(results=out, succeeded=len(out) - failed, failed=failed)
+
+        return await e.payload(run)
+
+    @strawberry.mutation(description="Sandbox admins: move the tenant's test clock forward; due deadlines fire.")
+    async def advance_test_clock(self, info: Info, input: AdvanceTestClockInput) -> AdvanceTestClockPayload:
+        c = ctx(info)
+
+        async def run() -> TenantSuccess:
+            async with c.uow() as uow:
+                tenant = await tenancy_service.advance_test_clock(uow, c.principal, input.seconds)
+                now = uow.clock.now() + (tenant.clock_offset - (uow.clock.now() - c.db.base_clock.now()))
+            await c.db.notify_deadlines()
+            return TenantSuccess(tenant=Tenant.from_domain(tenant, now))
+
+        return await e.payload(run)
+
+
+class NoticehubSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Log unexpected errors with their traceback; expected ones (typed, validation) at debug level."""
+        for error in errors:
+            if error.original_error is None or (error.extensions or {}).get("code"):
+                log.debug("graphql error: %s", error.message)
+            else:
+                log.error("unexpected error in GraphQL execution", exc_info=error.original_error)
+
+
+def build_schema() -> strawberry.Schema:
+    s = get_settings()
+    return NoticehubSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[e.InvalidInputError, e.NotFoundError, e.ConflictError, e.IdempotencyKeyReusedError,
+               e.LimitExceededError, e.InvalidTransitionError, e.PolicyViolationError, e.RestrictedError],
+        extensions=build_extensions(s.max_query_depth, s.max_aliases, s.max_tokens,  # type: ignore[arg-type]
+                                    introspection=s.is_development),
+        config=StrawberryConfig(relay_max_results=s.max_page_size),
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,180 @@
+"""GraphQL object types. Leaves are plain attributes (cheap); only relations resolve, through DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from domain import reference as ref
+from domain import tenancy
+from domain.errors import InvalidInput
+
+PartyKind = strawberry.enum(ref.PartyKind, name="PartyKind")
+RightType = strawberry.enum(ref.RightType, name="RightType")
+VerificationStatus = strawberry.enum(ref.VerificationStatus, name="VerificationStatus")
+LegalStatus = strawberry.enum(ref.LegalStatus, name="LegalStatus")
+Role = strawberry.enum(tenancy.Role, name="Role")
+TenantMode = strawberry.enum(tenancy.TenantMode, name="TenantMode")
+
+
+def decode_id(value: str | strawberry.ID, expected: str, field: str) -> UUID:
+    """Parse a global id of the expected type; anything else is a typed input error, never a 500."""
+    try:
+        gid = relay.GlobalID.from_id(str(value))
+        if gid.type_name != expected:
+            raise ValueError(gid.type_name)
+        return UUID(gid.node_id)
+    except (ValueError, TypeError, relay.GlobalIDValueError) as exc:
+        raise InvalidInput(f"'{value}' is not a valid {expected} id.", field) from exc
+
+
+def global_id(type_name: str, value: UUID) -> str:
+    return str(relay.GlobalID(type_name, str(value)))
+
+
+async def _resolve_many(info: Info, loader_name: str, cls: Any, node_ids: Iterable[str], required: bool) -> list[Any]:
+    ids: list[UUID | None] = []
+    for n in node_ids:
+        try:
+            ids.append(UUID(n))
+        except ValueError:
+            ids.append(None)
+    loader = getattr(info.context, loader_name)
+    found = await loader.load_many([i for i in ids if i is not None])
+    by_id = {x.id: x for x in found if x is not None}
+    out = [cls.from_domain(by_id[i]) if i in by_id else None for i in ids]
+    if required and any(o is None for o in out):
+        raise InvalidInput("Node not found.", "id")
+    return out
+
+
+@strawberry.type(description="A tenant platform.")
+class Tenant:
+    slug: str
+    name: str
+    timezone: str
+    holiday_country: str
+    mode: TenantMode  # type: ignore[valid-type]
+    now: datetime = strawberry.field(description="The tenant's clock: real time, or the sandbox test clock.")
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, t: tenancy.Tenant, now: datetime) -> Tenant:
+        return cls(slug=t.slug, name=t.name, timezone=t.timezone, holiday_country=t.holiday_country,
+                   mode=t.mode, now=now, created_at=t.created_at)
+
+
+@strawberry.type(description="An API key. The secret is shown only once, at creation.")
+class ApiKey(relay.Node):
+    id: relay.NodeID[str]
+    name: str
+    prefix: str = strawberry.field(description="The first characters of the secret, to recognise it.")
+    roles: list[Role]  # type: ignore[valid-type]
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, k: tenancy.ApiKey) -> ApiKey:
+        return cls(id=str(k.id), name=k.name, prefix=k.prefix, roles=list(k.roles), created_at=k.created_at,
+                   revoked_at=k.revoked_at, last_used_at=k.last_used_at)
+
+
+@strawberry.type(description="A rights holder, agent or merchant. Personal data is never exposed here.")
+class Party(relay.Node):
+    id: relay.NodeID[str]
+    kind: PartyKind  # type: ignore[valid-type]
+    external_ref: str = strawberry.field(description="The marketplace's own reference.")
+    display_name: str
+    country: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_domain(cls, p: ref.Party) -> Party:
+        return cls(id=str(p.id), kind=p.kind, external_ref=p.external_ref, display_name=p.display_name,
+                   country=p.country, created_at=p.created_at, updated_at=p.updated_at)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        return await _resolve_many(info, "parties", cls, node_ids, required)
+
+
+@strawberry.type(description="An invalidation request accepted by an IP office against a right.")
+class Invalidation:
+    office: str
+    case_number: str
+    accepted_at: date
+
+
+@strawberry.type(description="An intellectual-property right that notices rely on.")
+class IpRight(relay.Node):
+    id: relay.NodeID[str]
+    type: RightType  # type: ignore[valid-type]
+    registration_number: str
+    jurisdiction: str
+    title: str | None
+    classes: list[str]
+    valid_from: date | None
+    valid_until: date | None
+    verification_status: VerificationStatus  # type: ignore[valid-type]
+    legal_status: LegalStatus  # type: ignore[valid-type]
+    invalidation: Invalidation | None
+    created_at: datetime
+    updated_at: datetime
+    holder_id: strawberry.Private[UUID]
+
+    @strawberry.field
+    async def holder(self, info: Info) -> Party | None:
+        p = await info.context.parties.load(self.holder_id)
+        return Party.from_domain(p) if p else None
+
+    @classmethod
+    def from_domain(cls, r: ref.IpRight) -> IpRight:
+        inv = r.invalidation
+        return cls(
+            id=str(r.id), type=r.type, registration_number=r.registration_number, jurisdiction=r.jurisdiction,
+            title=r.title, classes=list(r.classes), valid_from=r.valid_from, valid_until=r.valid_until,
+            verification_status=r.verification_status, legal_status=r.legal_status,
+            invalidation=Invalidation(office=inv.office, case_number=inv.case_number, accepted_at=inv.accepted_at)
+            if inv else None,
+            created_at=r.created_at, updated_at=r.updated_at, holder_id=r.holder_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        return await _resolve_many(info, "ip_rights", cls, node_ids, required)
+
+
+@strawberry.type(description="A marketplace item that notices target.")
+class Listing(relay.Node):
+    id: relay.NodeID[str]
+    external_id: str
+    url: str
+    title: str
+    markets: list[str]
+    restriction_state: str = strawberry.field(description="Derived from the measures currently on the listing.")
+    created_at: datetime
+    updated_at: datetime
+    merchant_id: strawberry.Private[UUID]
+
+    @strawberry.field
+    async def merchant(self, info: Info) -> Party | None:
+        p = await info.context.parties.load(self.merchant_id)
+        return Party.from_domain(p) if p else None
+
+    @classmethod
+    def from_domain(cls, x: ref.Listing) -> Listing:
+        return cls(id=str(x.id), external_id=x.external_id, url=x.url, title=x.title, markets=list(x.markets),
+                   restriction_state=x.restriction_state, created_at=x.created_at, updated_at=x.updated_at,
+                   merchant_id=x.merchant_id)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        return await _resolve_many(info, "listings", cls, node_ids, required)

@@ -1,0 +1,231 @@
+"""Reference data the marketplace keeps in sync: parties, IP rights and listings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from domain.errors import FieldProblem, InvalidInput
+
+
+class PartyKind(str, Enum):
+    RIGHTS_HOLDER = "rights_holder"
+    AGENT = "agent"
+    MERCHANT = "merchant"
+
+
+class RightType(str, Enum):
+    TRADEMARK = "trademark"
+    PATENT = "patent"
+    DESIGN = "design"
+    COPYRIGHT = "copyright"
+    GEOGRAPHICAL_INDICATION = "geographical_indication"
+    TRADE_SECRET = "trade_secret"
+
+
+class VerificationStatus(str, Enum):
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class LegalStatus(str, Enum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    INVALIDATION_PENDING = "invalidation_pending"
+    INVALIDATED = "invalidated"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalData:
+    """Never disclosed, never exported, never put in spans."""
+
+    legal_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    id_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    id: UUID
+    kind: PartyKind
+    external_ref: str
+    display_name: str
+    country: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invalidation:
+    office: str
+    case_number: str
+    accepted_at: date
+
+
+@dataclass(frozen=True, slots=True)
+class IpRight:
+    id: UUID
+    holder_id: UUID
+    type: RightType
+    registration_number: str
+    jurisdiction: str
+    title: str | None
+    classes: tuple[str, ...]
+    valid_from: date | None
+    valid_until: date | None
+    verification_status: VerificationStatus
+    legal_status: LegalStatus
+    invalidation: Invalidation | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    id: UUID
+    external_id: str
+    url: str
+    merchant_id: UUID
+    title: str
+    markets: tuple[str, ...]
+    restriction_state: str
+    created_at: datetime
+    updated_at: datetime
+
+
+# ----- inputs and their validation -------------------------------------------------------------
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class PartyInput:
+    kind: PartyKind
+    external_ref: str
+    display_name: str
+    country: str | None = None
+    personal_data: PersonalData | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IpRightInput:
+    holder_id: UUID
+    type: RightType
+    registration_number: str
+    jurisdiction: str
+    title: str | None = None
+    classes: tuple[str, ...] = ()
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListingInput:
+    external_id: str
+    url: str
+    merchant_ref: str
+    title: str
+    markets: tuple[str, ...] = ()
+    merchant_display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LegalStatusInput:
+    legal_status: LegalStatus
+    invalidation: Invalidation | None = None
+
+
+@dataclass
+class _Problems:
+    prefix: str = ""
+    items: list[FieldProblem] = field(default_factory=list)
+
+    def add(self, name: str, message: str) -> None:
+        self.items.append(FieldProblem(f"{self.prefix}{name}", message))
+
+    def text(self, name: str, value: str, max_len: int) -> None:
+        if not value or not value.strip():
+            self.add(name, "Must not be empty.")
+        elif len(value) > max_len:
+            self.add(name, f"Must be at most {max_len} characters.")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidInput.from_problems(self.items)
+
+
+def _check_country(p: _Problems, name: str, code: str | None) -> None:
+    if code is not None and not _COUNTRY.match(code):
+        p.add(name, f"'{code}' is not an ISO 3166-1 alpha-2 country code.")
+
+
+def is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)
+
+
+def validate_party(data: PartyInput) -> None:
+    p = _Problems()
+    p.text("externalRef", data.external_ref, 200)
+    p.text("displayName", data.display_name, 300)
+    _check_country(p, "country", data.country)
+    pd = data.personal_data
+    if pd is not None and pd.email is not None and not _EMAIL.match(pd.email):
+        p.add("personalData.email", "Not an email address.")
+    p.raise_if_any()
+
+
+def validate_ip_right(data: IpRightInput) -> None:
+    p = _Problems()
+    p.text("registrationNumber", data.registration_number, 100)
+    if not (_COUNTRY.match(data.jurisdiction) or data.jurisdiction in {"EU", "WO"}):
+        p.add("jurisdiction", "Use an ISO country code, EU (EUIPO) or WO (WIPO).")
+    if data.valid_from and data.valid_until and data.valid_from > data.valid_until:
+        p.add("validUntil", "Must not be before validFrom.")
+    if len(data.classes) > 45:
+        p.add("classes", "At most 45 classes.")
+    p.raise_if_any()
+
+
+def validate_legal_status(data: LegalStatusInput) -> None:
+    p = _Problems()
+    pending = data.legal_status is LegalStatus.INVALIDATION_PENDING
+    if pending and data.invalidation is None:
+        p.add("invalidation", "An invalidation-pending right needs the office, case number and acceptance date.")
+    if data.invalidation is not None:
+        p.text("invalidation.office", data.invalidation.office, 200)
+        p.text("invalidation.caseNumber", data.invalidation.case_number, 100)
+    p.raise_if_any()
+
+
+def listing_problems(index: int, item: ListingInput) -> list[FieldProblem]:
+    """Problems of one batch item, with paths relative to the item (the batch reports per item)."""
+    p = _Problems()
+    p.text("externalId", item.external_id, 200)
+    p.text("title", item.title, 500)
+    p.text("merchantRef", item.merchant_ref, 200)
+    if len(item.url) > 2048 or not is_web_url(item.url):
+        p.add("url", "Must be an http(s) URL of at most 2048 characters.")
+    for i, market in enumerate(item.markets):
+        _check_country(p, f"markets.{i}", market)
+    return p.items
+
+
+def check_batch_size(items: Sequence[object], field_name: str = "items") -> None:
+    if not items:
+        raise InvalidInput(f"Give at least one item in '{field_name}'.", field_name)
+    if len(items) > MAX_BATCH:
+        raise InvalidInput(f"At most {MAX_BATCH} items per call; got {len(items)}.", field_name)

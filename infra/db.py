@@ -1,0 +1,161 @@
+"""The asyncpg pool, tenant-scoped transactions and the unit of work.
+
+Every tenant transaction switches to the application role and sets the tenant in one statement,
+so row-level security applies even when the login role is a superuser (dev, CI). The unit of work
+buffers outbox messages and writes them, with a NOTIFY for the relay, just before COMMIT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+from opentelemetry import propagate
+
+from domain.clock import Clock, OffsetClock, SystemClock
+from domain.ids import new_id
+from infra import repositories as repos
+from infra.settings import Settings
+
+OUTBOX_CHANNEL = "noticehub_outbox"
+DEADLINE_CHANNEL = "noticehub_deadlines"
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typename, encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(settings: Settings, *, min_size: int | None = None, max_size: int | None = None) -> asyncpg.Pool:
+    assert settings.database_url, "DATABASE_URL must be resolved before the pool is created"
+    pool = await asyncpg.create_pool(
+        settings.database_url,
+        min_size=settings.db_pool_min if min_size is None else min_size,
+        max_size=settings.db_pool_max if max_size is None else max_size,
+        command_timeout=settings.db_command_timeout_s,
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool
+
+
+class OutboxBuffer:
+    """Collects messages during the use case; flushed inside the same transaction at commit."""
+
+    def __init__(self, tenant_id: UUID) -> None:
+        self.tenant_id = tenant_id
+        self.rows: list[tuple[UUID, UUID, str, str | None, Mapping[str, Any], dict[str, str]]] = []
+
+    def add(self, topic: str, payload: Mapping[str, Any], ordering_key: str | None = None) -> UUID:
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        message_id = new_id()
+        self.rows.append((self.tenant_id, message_id, topic, ordering_key, payload, carrier))
+        return message_id
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        if not self.rows:
+            return
+        await conn.executemany(
+            "INSERT INTO outbox (tenant_id, id, topic, ordering_key, payload, trace_context)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            self.rows,
+        )
+        await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+        self.rows.clear()
+
+
+class PgUnitOfWork:
+    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID, clock: Clock) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+        self.clock = clock
+        self.outbox = OutboxBuffer(tenant_id)
+        self.tenants = repos.TenantRepo(conn, tenant_id)
+        self.api_keys = repos.ApiKeyRepo(conn, tenant_id)
+        self.parties = repos.PartyRepo(conn, tenant_id)
+        self.ip_rights = repos.IpRightRepo(conn, tenant_id)
+        self.listings = repos.ListingRepo(conn, tenant_id)
+        self.idempotency = repos.IdempotencyRepo(conn, tenant_id)
+        self.processed = repos.ProcessedMessageRepo(conn, tenant_id)
+
+
+class PgOperatorUnitOfWork:
+    def __init__(self, conn: asyncpg.Connection, db: Database) -> None:
+        self.conn = conn
+        self._db = db
+        self.clock = db.base_clock
+        self.tenants = repos.TenantRepo(conn, None)
+        self.entered: PgUnitOfWork | None = None
+
+    async def enter_tenant(self, tenant_id: UUID) -> PgUnitOfWork:
+        offset = await self._db._enter_tenant(self.conn, tenant_id)
+        self.entered = PgUnitOfWork(self.conn, tenant_id, self._db.clock_for(offset))
+        return self.entered
+
+
+class Database:
+    """Owns the pool; hands out tenant, operator and system transactions. The only place SQL sessions start."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: Settings, clock: Clock | None = None) -> None:
+        self.pool = pool
+        self.app_role = settings.app_role
+        self.system_role = settings.system_role
+        self.base_clock: Clock = clock or SystemClock()
+
+    @contextlib.asynccontextmanager
+    async def tenant_tx(self, tenant_id: UUID) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._enter_tenant(conn, tenant_id)
+            yield conn
+
+    async def _enter_tenant(self, conn: asyncpg.Connection, tenant_id: UUID) -> timedelta:
+        """Switch role and tenant, and read the tenant's test-clock offset, in one round trip."""
+        offset = await conn.fetchval(
+            "SELECT coalesce((SELECT clock_offset FROM tenants WHERE id = $2::uuid), '0'::interval)"
+            " FROM (SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)) AS s",
+            self.app_role,
+            str(tenant_id),
+        )
+        return offset if isinstance(offset, timedelta) else timedelta(0)
+
+    def clock_for(self, offset: timedelta) -> Clock:
+        return OffsetClock(self.base_clock, offset) if offset else self.base_clock
+
+    @contextlib.asynccontextmanager
+    async def system_tx(self) -> AsyncIterator[asyncpg.Connection]:
+        """Cross-tenant work (relay, scheduler): only the tables the system role has policies on."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT set_config('role', $1, true)", self.system_role)
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def uow(self, tenant_id: UUID) -> AsyncIterator[PgUnitOfWork]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            offset = await self._enter_tenant(conn, tenant_id)
+            uow = PgUnitOfWork(conn, tenant_id, self.clock_for(offset))
+            yield uow
+            await uow.outbox.flush(conn)
+
+    async def notify_deadlines(self) -> None:
+        """Wake schedulers early, e.g. after a sandbox test clock moved."""
+        await self.pool.execute(f"NOTIFY {DEADLINE_CHANNEL}")
+
+    def __call__(self, tenant_id: UUID) -> contextlib.AbstractAsyncContextManager[PgUnitOfWork]:
+        return self.uow(tenant_id)
+
+    @contextlib.asynccontextmanager
+    async def operator(self) -> AsyncIterator[PgOperatorUnitOfWork]:
+        async with self.system_tx() as conn:
+            op = PgOperatorUnitOfWork(conn, self)
+            yield op
+            if op.entered is not None:
+                await op.entered.outbox.flush(conn)
+

@@ -1,0 +1,381 @@
+"""All SQL for reference data and tenancy. Rows in, domain dataclasses out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from domain.errors import Conflict, NotFound
+from domain.reference import (
+    Invalidation,
+    IpRight,
+    IpRightInput,
+    LegalStatus,
+    LegalStatusInput,
+    Listing,
+    ListingInput,
+    Party,
+    PartyInput,
+    PartyKind,
+    PersonalData,
+    RightType,
+    VerificationStatus,
+)
+from domain.tenancy import ApiKey, Role, Tenant, TenantMode
+
+
+class _Repo:
+    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID | None) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+
+
+def _in_order(ids: Sequence[UUID], rows: Sequence[Any], build: Any) -> list[Any]:
+    by_id = {r["id"]: build(r) for r in rows}
+    return [by_id.get(i) for i in ids]
+
+
+# ----- tenants and keys --------------------------------------------------------------------------
+
+_TENANT_COLS = "id, slug, name, timezone, holiday_country, mode, clock_offset, created_at"
+
+
+def tenant_from_row(r: asyncpg.Record) -> Tenant:
+    return Tenant(
+        id=r["id"],
+        slug=r["slug"],
+        name=r["name"],
+        timezone=r["timezone"],
+        holiday_country=r["holiday_country"],
+        mode=TenantMode(r["mode"]),
+        clock_offset=r["clock_offset"] or timedelta(0),
+        created_at=r["created_at"],
+    )
+
+
+class TenantRepo(_Repo):
+    async def insert(self, tenant: Tenant) -> None:
+        try:
+            await self.conn.execute(
+                "INSERT INTO tenants (id, slug, name, timezone, holiday_country, mode, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                tenant.id, tenant.slug, tenant.name, tenant.timezone, tenant.holiday_country,
+                tenant.mode.value, tenant.created_at,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise Conflict(f"A tenant with slug '{tenant.slug}' already exists.", "slug") from exc
+
+    async def get_current(self) -> Tenant:
+        row = await self.conn.fetchrow(f"SELECT {_TENANT_COLS} FROM tenants")
+        if row is None:
+            raise NotFound("Tenant")
+        return tenant_from_row(row)
+
+    async def set_clock_offset(self, offset_seconds: float) -> Tenant:
+        row = await self.conn.fetchrow(
+            f"UPDATE tenants SET clock_offset = make_interval(secs => $1) RETURNING {_TENANT_COLS}",
+            offset_seconds,
+        )
+        if row is None:
+            raise NotFound("Tenant")
+        return tenant_from_row(row)
+
+
+_KEY_COLS = "id, tenant_id, name, prefix, roles, created_at, revoked_at, last_used_at"
+
+
+def key_from_row(r: asyncpg.Record) -> ApiKey:
+    return ApiKey(
+        id=r["id"],
+        tenant_id=r["tenant_id"],
+        name=r["name"],
+        prefix=r["prefix"],
+        roles=tuple(Role(x) for x in r["roles"]),
+        created_at=r["created_at"],
+        revoked_at=r["revoked_at"],
+        last_used_at=r["last_used_at"],
+    )
+
+
+class ApiKeyRepo(_Repo):
+    async def insert(self, key: ApiKey, key_hash: bytes) -> None:
+        await self.conn.execute(
+            "INSERT INTO api_keys (tenant_id, id, name, prefix, key_hash, roles, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            key.tenant_id, key.id, key.name, key.prefix, key_hash, [r.value for r in key.roles], key.created_at,
+        )
+
+    async def get(self, key_id: UUID) -> ApiKey | None:
+        row = await self.conn.fetchrow(f"SELECT {_KEY_COLS} FROM api_keys WHERE id = $1", key_id)
+        return key_from_row(row) if row else None
+
+    async def revoke(self, key_id: UUID, at: datetime) -> ApiKey | None:
+        row = await self.conn.fetchrow(
+            f"UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1 RETURNING {_KEY_COLS}",
+            key_id, at,
+        )
+        return key_from_row(row) if row else None
+
+    async def list(self, after: UUID | None, first: int) -> list[ApiKey]:
+        rows = await self.conn.fetch(
+            f"SELECT {_KEY_COLS} FROM api_keys WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+            after, first,
+        )
+        return [key_from_row(r) for r in rows]
+
+
+# ----- parties -----------------------------------------------------------------------------------
+
+_PARTY_COLS = "id, kind, external_ref, display_name, country, created_at, updated_at"
+
+
+def party_from_row(r: asyncpg.Record) -> Party:
+    return Party(
+        id=r["id"],
+        kind=PartyKind(r["kind"]),
+        external_ref=r["external_ref"],
+        display_name=r["display_name"],
+        country=r["country"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+class PartyRepo(_Repo):
+    async def upsert(self, data: PartyInput, new_id: UUID) -> Party:
+        row = await self.conn.fetchrow(
+            "INSERT INTO parties (tenant_id, id, kind, external_ref, display_name, country)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (tenant_id, external_ref) DO UPDATE SET display_name = EXCLUDED.display_name,"
+            "   country = EXCLUDED.country, updated_at = now()"
+            "   WHERE parties.kind = EXCLUDED.kind"
+            f" RETURNING {_PARTY_COLS}",
+            self.tenant_id, new_id, data.kind.value, data.external_ref, data.display_name, data.country,
+        )
+        if row is None:
+            raise Conflict(
+                f"externalRef '{data.external_ref}' already belongs to a party of another kind.", "externalRef"
+            )
+        if data.personal_data is not None:
+            pd = data.personal_data
+            await self.conn.execute(
+                "INSERT INTO party_personal_data (tenant_id, party_id, legal_name, email, phone, address, id_number)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                " ON CONFLICT (tenant_id, party_id) DO UPDATE SET legal_name = EXCLUDED.legal_name,"
+                "   email = EXCLUDED.email, phone = EXCLUDED.phone, address = EXCLUDED.address,"
+                "   id_number = EXCLUDED.id_number, updated_at = now()",
+                self.tenant_id, row["id"], pd.legal_name, pd.email, pd.phone, pd.address, pd.id_number,
+            )
+        return party_from_row(row)
+
+    async def get_many(self, ids: Sequence[UUID]) -> list[Party | None]:
+        rows = await self.conn.fetch(f"SELECT {_PARTY_COLS} FROM parties WHERE id = any($1::uuid[])", list(ids))
+        return _in_order(ids, rows, party_from_row)
+
+    async def personal_data(self, party_id: UUID) -> PersonalData | None:
+        r = await self.conn.fetchrow(
+            "SELECT legal_name, email, phone, address, id_number FROM party_personal_data WHERE party_id = $1",
+            party_id,
+        )
+        return PersonalData(**dict(r)) if r else None
+
+    async def list(self, after: UUID | None, first: int, kind: str | None, external_ref: str | None) -> list[Party]:
+        rows = await self.conn.fetch(
+            f"SELECT {_PARTY_COLS} FROM parties WHERE ($1::uuid IS NULL OR id > $1)"
+            " AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR external_ref = $4)"
+            " ORDER BY id LIMIT $2",
+            after, first, kind, external_ref,
+        )
+        return [party_from_row(r) for r in rows]
+
+    async def ids_by_external_ref(self, refs: Sequence[str]) -> dict[str, tuple[UUID, str]]:
+        rows = await self.conn.fetch(
+            "SELECT external_ref, id, kind FROM parties WHERE external_ref = any($1::text[])", list(refs)
+        )
+        return {r["external_ref"]: (r["id"], r["kind"]) for r in rows}
+
+    async def insert_merchants(self, rows: Sequence[tuple[UUID, str, str]]) -> None:
+        if rows:
+            await self.conn.execute(
+                "INSERT INTO parties (tenant_id, id, kind, external_ref, display_name)"
+                " SELECT $1, u.id, 'merchant', u.ref, u.name FROM unnest($2::uuid[], $3::text[], $4::text[])"
+                "   AS u(id, ref, name) ON CONFLICT (tenant_id, external_ref) DO NOTHING",
+                self.tenant_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+            )
+
+
+# ----- IP rights ---------------------------------------------------------------------------------
+
+_RIGHT_COLS = (
+    "id, holder_id, type, registration_number, jurisdiction, title, classes, valid_from, valid_until,"
+    " verification_status, legal_status, invalidation_office, invalidation_case_number,"
+    " invalidation_accepted_at, created_at, updated_at"
+)
+
+
+def right_from_row(r: asyncpg.Record) -> IpRight:
+    invalidation = (
+        Invalidation(r["invalidation_office"], r["invalidation_case_number"], r["invalidation_accepted_at"])
+        if r["invalidation_office"]
+        else None
+    )
+    return IpRight(
+        id=r["id"],
+        holder_id=r["holder_id"],
+        type=RightType(r["type"]),
+        registration_number=r["registration_number"],
+        jurisdiction=r["jurisdiction"],
+        title=r["title"],
+        classes=tuple(r["classes"]),
+        valid_from=r["valid_from"],
+        valid_until=r["valid_until"],
+        verification_status=VerificationStatus(r["verification_status"]),
+        legal_status=LegalStatus(r["legal_status"]),
+        invalidation=invalidation,
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+class IpRightRepo(_Repo):
+    async def register(self, data: IpRightInput, new_id: UUID) -> IpRight:
+        try:
+            row = await self.conn.fetchrow(
+                "INSERT INTO ip_rights (tenant_id, id, holder_id, type, registration_number, jurisdiction, title,"
+                "   classes, valid_from, valid_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                " ON CONFLICT (tenant_id, jurisdiction, type, registration_number) DO UPDATE"
+                "   SET title = coalesce(EXCLUDED.title, ip_rights.title), updated_at = now()"
+                "   WHERE ip_rights.holder_id = EXCLUDED.holder_id"
+                f" RETURNING {_RIGHT_COLS}",
+                self.tenant_id, new_id, data.holder_id, data.type.value, data.registration_number,
+                data.jurisdiction, data.title, list(data.classes), data.valid_from, data.valid_until,
+            )
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise NotFound("Holder party", "holderId") from exc
+        if row is None:
+            raise Conflict("This right is already registered to another holder.", "registrationNumber")
+        return right_from_row(row)
+
+    async def get_many(self, ids: Sequence[UUID]) -> list[IpRight | None]:
+        rows = await self.conn.fetch(f"SELECT {_RIGHT_COLS} FROM ip_rights WHERE id = any($1::uuid[])", list(ids))
+        return _in_order(ids, rows, right_from_row)
+
+    async def list(self, after: UUID | None, first: int, holder_id: UUID | None) -> list[IpRight]:
+        rows = await self.conn.fetch(
+            f"SELECT {_RIGHT_COLS} FROM ip_rights WHERE ($1::uuid IS NULL OR id > $1)"
+            " AND ($3::uuid IS NULL OR holder_id = $3) ORDER BY id LIMIT $2",
+            after, first, holder_id,
+        )
+        return [right_from_row(r) for r in rows]
+
+    async def set_verification(self, right_id: UUID, status: VerificationStatus) -> IpRight | None:
+        row = await self.conn.fetchrow(
+            f"UPDATE ip_rights SET verification_status = $2, updated_at = now() WHERE id = $1 RETURNING {_RIGHT_COLS}",
+            right_id, status.value,
+        )
+        return right_from_row(row) if row else None
+
+    async def set_legal_status(self, right_id: UUID, data: LegalStatusInput) -> IpRight | None:
+        inv = data.invalidation
+        row = await self.conn.fetchrow(
+            "UPDATE ip_rights SET legal_status = $2, invalidation_office = $3, invalidation_case_number = $4,"
+            f" invalidation_accepted_at = $5, updated_at = now() WHERE id = $1 RETURNING {_RIGHT_COLS}",
+            right_id, data.legal_status.value,
+            inv.office if inv else None, inv.case_number if inv else None, inv.accepted_at if inv else None,
+        )
+        return right_from_row(row) if row else None
+
+
+# ----- listings ----------------------------------------------------------------------------------
+
+_LISTING_COLS = "id, external_id, url, merchant_id, title, markets, restriction_state, created_at, updated_at"
+
+
+def listing_from_row(r: asyncpg.Record) -> Listing:
+    return Listing(
+        id=r["id"],
+        external_id=r["external_id"],
+        url=r["url"],
+        merchant_id=r["merchant_id"],
+        title=r["title"],
+        markets=tuple(r["markets"]),
+        restriction_state=r["restriction_state"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+class ListingRepo(_Repo):
+    async def upsert_many(self, rows: Sequence[tuple[UUID, ListingInput, UUID]]) -> list[tuple[Listing, bool]]:
+        """Insert or update by external id in one statement; returns (listing, created) in input order."""
+        result = await self.conn.fetch(
+            "INSERT INTO listings (tenant_id, id, external_id, url, merchant_id, title, markets)"
+            " SELECT $1, u.id, u.external_id, u.url, u.merchant_id, u.title,"
+            "   string_to_array(u.markets, ',')"  # markets are validated ISO codes: no commas
+            " FROM unnest($2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[])"
+            "   AS u(id, external_id, url, merchant_id, title, markets)"
+            " ON CONFLICT (tenant_id, external_id) DO UPDATE SET url = EXCLUDED.url,"
+            "   merchant_id = EXCLUDED.merchant_id, title = EXCLUDED.title, markets = EXCLUDED.markets,"
+            "   updated_at = now()"
+            f" RETURNING {_LISTING_COLS}, (xmax = 0) AS created",
+            self.tenant_id,
+            [r[0] for r in rows],
+            [r[1].external_id for r in rows],
+            [r[1].url for r in rows],
+            [r[2] for r in rows],
+            [r[1].title for r in rows],
+            [",".join(r[1].markets) for r in rows],
+        )
+        by_ext = {r["external_id"]: (listing_from_row(r), bool(r["created"])) for r in result}
+        return [by_ext[r[1].external_id] for r in rows]
+
+    async def get_many(self, ids: Sequence[UUID]) -> list[Listing | None]:
+        rows = await self.conn.fetch(f"SELECT {_LISTING_COLS} FROM listings WHERE id = any($1::uuid[])", list(ids))
+        return _in_order(ids, rows, listing_from_row)
+
+    async def list(self, after: UUID | None, first: int, merchant_id: UUID | None) -> list[Listing]:
+        rows = await self.conn.fetch(
+            f"SELECT {_LISTING_COLS} FROM listings WHERE ($1::uuid IS NULL OR id > $1)"
+            " AND ($3::uuid IS NULL OR merchant_id = $3) ORDER BY id LIMIT $2",
+            after, first, merchant_id,
+        )
+        return [listing_from_row(r) for r in rows]
+
+
+# ----- idempotency -------------------------------------------------------------------------------
+
+
+class IdempotencyRepo(_Repo):
+    async def get(self, operation: str, key: str) -> tuple[bytes, Any] | None:
+        row = await self.conn.fetchrow(
+            "SELECT request_hash, result FROM idempotency_keys WHERE operation = $1 AND key = $2", operation, key
+        )
+        return (bytes(row["request_hash"]), row["result"]) if row else None
+
+    async def put(self, operation: str, key: str, request_hash: bytes, result: Any) -> None:
+        await self.conn.execute(
+            "INSERT INTO idempotency_keys (tenant_id, operation, key, request_hash, result)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            self.tenant_id, operation, key, request_hash, result,
+        )
+
+
+class ProcessedMessageRepo(_Repo):
+    async def claim(self, message_id: UUID, handler: str) -> bool:
+        """True the first time (message, handler) is seen: the caller runs its effect in this transaction."""
+        inserted = await self.conn.fetchval(
+            "INSERT INTO processed_messages (tenant_id, message_id, handler) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING RETURNING true",
+            self.tenant_id, message_id, handler,
+        )
+        return bool(inserted)
+
+
+async def tenant_id_by_slug(conn: asyncpg.Connection, slug: str) -> UUID | None:
+    """System-role lookup for operator tooling (CLI)."""
+    value: UUID | None = await conn.fetchval("SELECT id FROM tenants WHERE slug = $1", slug)
+    return value

@@ -1,0 +1,105 @@
+"""Durable deadlines: claims due rows with FOR UPDATE SKIP LOCKED and hands them to their handler.
+
+A deadline is due when its due time has passed on its tenant's clock (the sandbox test clock for
+sandbox tenants). Workers being down only delays a deadline; claiming and marking it fired happen
+in the handler's transaction, so none fires twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from opentelemetry import propagate, trace
+
+from domain.services.deadlines import DeadlineHandler, DueDeadline
+from infra.db import DEADLINE_CHANNEL, Database
+from infra.loops import wait_for_wake
+
+log = logging.getLogger("noticehub.scheduler")
+_tracer = trace.get_tracer("noticehub.scheduler")
+
+
+# Candidates across tenants: bounded by the largest test-clock offset so the partial index serves it.
+_FIND_DUE = """
+SELECT d.tenant_id, d.id FROM deadlines d JOIN tenants t ON t.id = d.tenant_id
+WHERE d.status = 'pending'
+  AND d.due_at <= now() + (SELECT coalesce(max(clock_offset), '0') FROM tenants)
+  AND d.due_at <= now() + t.clock_offset
+ORDER BY d.due_at LIMIT $1
+"""
+_CLAIM = """
+UPDATE deadlines SET status = 'fired', fired_at = now()
+WHERE id = any($1::uuid[]) AND status = 'pending'
+  AND id IN (SELECT id FROM deadlines WHERE id = any($1::uuid[]) AND status = 'pending' FOR UPDATE SKIP LOCKED)
+RETURNING id, kind, subject_id, due_at, payload, trace_context
+"""
+
+
+class Scheduler:
+    def __init__(self, db: Database, handlers: Mapping[str, DeadlineHandler], *, batch_size: int = 1000,
+                 poll_interval_s: float = 1.0) -> None:
+        self.db = db
+        self.handlers = handlers
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+
+    async def run_once(self) -> int:
+        """Fire one batch of due deadlines; returns how many fired."""
+        async with self.db.system_tx() as conn:
+            candidates = await conn.fetch(_FIND_DUE, self.batch_size)
+        by_tenant: dict[UUID, list[UUID]] = defaultdict(list)
+        for r in candidates:
+            by_tenant[r["tenant_id"]].append(r["id"])
+        fired = 0
+        for tenant_id, ids in by_tenant.items():
+            fired += await self._fire_for_tenant(tenant_id, ids)
+        return fired
+
+    async def _fire_for_tenant(self, tenant_id: UUID, ids: list[UUID]) -> int:
+        async with self.db.uow(tenant_id) as uow:
+            rows = await uow.conn.fetch(_CLAIM, ids)
+            by_kind: dict[str, list[DueDeadline]] = defaultdict(list)
+            for r in rows:
+                by_kind[r["kind"]].append(DueDeadline(r["id"], r["kind"], r["subject_id"], r["due_at"], r["payload"]))
+            for kind, due in by_kind.items():
+                handler = self.handlers.get(kind)
+                if handler is None:
+                    log.error("no handler for deadline kind %s; %d deadlines marked fired", kind, len(due))
+                    continue
+                first = next(r for r in rows if r["kind"] == kind)
+                with _tracer.start_as_current_span(
+                    f"deadline {kind}", context=propagate.extract(first["trace_context"] or {}),
+                    attributes={"noticehub.deadline.kind": kind, "noticehub.deadline.count": len(due)},
+                ):
+                    await handler(uow, due)
+            return len(rows)
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        listener: asyncpg.Connection | None = await self.db.pool.acquire()
+        try:
+            await listener.add_listener(DEADLINE_CHANNEL, self._on_notify)
+            while not stop.is_set():
+                try:
+                    fired = await self.run_once()
+                except (OSError, asyncpg.PostgresError) as exc:
+                    log.warning("scheduler pass failed, retrying: %s", exc)
+                    fired = 0
+                if fired >= self.batch_size:
+                    continue
+                self._wake.clear()
+                await wait_for_wake(self._wake, stop, self.poll_interval_s)
+        finally:
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(DEADLINE_CHANNEL, self._on_notify)
+            await self.db.pool.release(listener)

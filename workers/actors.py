@@ -1,0 +1,32 @@
+"""Dramatiq actors. Thin: find the handlers for the event, run them once, inside one transaction."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+import dramatiq
+
+from infra.broker import ACTOR_DEFAULTS, EVENTS_ACTOR, EVENTS_QUEUE, build_broker
+from infra.settings import get_settings
+from infra.telemetry import configure_tracing
+from workers import runtime
+from workers.handlers import handlers_for
+
+log = logging.getLogger("noticehub.worker")
+
+configure_tracing("noticehub-worker")
+broker = build_broker(get_settings())
+dramatiq.set_broker(broker)
+
+
+@dramatiq.actor(actor_name=EVENTS_ACTOR, queue_name=EVENTS_QUEUE, **ACTOR_DEFAULTS)
+async def dispatch_event(event_id: str, topic: str, tenant_id: str, payload: dict[str, Any]) -> None:
+    db = await runtime.database()
+    async with db.uow(UUID(tenant_id)) as uow:
+        if not await uow.processed.claim(UUID(event_id), EVENTS_ACTOR):
+            log.info("event %s already processed; skipping duplicate delivery", event_id)
+            return
+        for handler in handlers_for(topic):
+            await handler(uow, event_id, payload)
