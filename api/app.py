@@ -35,7 +35,7 @@ def graphql_error_response(code: ErrorCode, message: str, status: int) -> Respon
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-class NoticehubGraphQL(GraphQL):  # type: ignore[type-arg]
+class NoticehubGraphQL(GraphQL[Context, None]):
     def __init__(self, settings: Settings) -> None:
         super().__init__(
             schema,
@@ -54,7 +54,7 @@ class NoticehubGraphQL(GraphQL):  # type: ignore[type-arg]
             settings=self.settings,
         )
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
 

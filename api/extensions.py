@@ -48,9 +48,7 @@ class OperationSpan(SchemaExtension):
 def should_mask(error: GraphQLError) -> bool:
     """Mask only unexpected exceptions; our own typed errors and GraphQL validation errors pass."""
     original = error.original_error
-    if original is None or isinstance(original, (GraphQLError, DomainError)):
-        return False
-    return True
+    return not (original is None or isinstance(original, (GraphQLError, DomainError)))
 
 
 def limit_rules(max_depth: int, max_aliases: int) -> list[type]:

@@ -12,7 +12,6 @@ from strawberry import relay
 from domain.errors import InvalidInput
 
 T = TypeVar("T")
-N = TypeVar("N")
 
 
 def encode_cursor(value: UUID) -> str:
@@ -40,7 +39,7 @@ def page_size(first: int | None, maximum: int, default: int = 50) -> int:
 
 async def keyset_connection(
     fetch: Callable[[UUID | None, int], Awaitable[Sequence[T]]],
-    to_node: Callable[[T], N],
+    to_node: Callable[[T], Any],
     key: Callable[[T], UUID],
     first: int | None,
     after: str | None,

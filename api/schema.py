@@ -245,12 +245,12 @@ class Viewer:
 
 @strawberry.type
 class Query:
-    node: relay.Node = relay.node()
+    node: relay.Node | None = relay.node()
 
     @strawberry.field(description="The caller: its tenant and roles.")
     def viewer(self, info: Info) -> Viewer:
         p = ctx(info).principal
-        return Viewer(roles=sorted(p.roles, key=lambda r: r.value), is_operator=p.is_operator)
+        return Viewer(roles=sorted(p.roles), is_operator=p.is_operator)
 
     @strawberry.field(description="Parties of this tenant, oldest first.")
     async def parties(
@@ -262,7 +262,7 @@ class Query:
 
         async def fetch(after_id: Any, limit: int) -> Any:
             async with c.uow() as uow:
-                return await uow.parties.list(after_id, limit, kind, external_ref)
+                return await uow.parties.page(after_id, limit, kind, external_ref)
 
         return await e.query(lambda: keyset_connection(fetch, Party.from_domain, lambda p: p.id, first, after,
                                                        c.settings.max_page_size))
@@ -278,7 +278,7 @@ class Query:
 
             async def fetch(after_id: Any, limit: int) -> Any:
                 async with c.uow() as uow:
-                    return await uow.ip_rights.list(after_id, limit, holder)
+                    return await uow.ip_rights.page(after_id, limit, holder)
 
             return await keyset_connection(fetch, IpRight.from_domain, lambda r: r.id, first, after,
                                            c.settings.max_page_size)
@@ -298,7 +298,7 @@ class Query:
 
             async def fetch(after_id: Any, limit: int) -> Any:
                 async with c.uow() as uow:
-                    return await uow.listings.list(after_id, limit, merchant)
+                    return await uow.listings.page(after_id, limit, merchant)
 
             return await keyset_connection(fetch, Listing.from_domain, lambda x: x.id, first, after,
                                            c.settings.max_page_size)
@@ -314,7 +314,7 @@ class Query:
 
             async def fetch(after_id: Any, limit: int) -> Any:
                 async with c.uow() as uow:
-                    return await uow.api_keys.list(after_id, limit)
+                    return await uow.api_keys.page(after_id, limit)
 
             return await keyset_connection(fetch, ApiKey.from_domain, lambda k: k.id, first, after,
                                            c.settings.max_page_size)

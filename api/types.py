@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from domain import reference as ref
 from domain import tenancy
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, NotFound
 
 PartyKind = strawberry.enum(ref.PartyKind, name="PartyKind")
 RightType = strawberry.enum(ref.RightType, name="RightType")
@@ -50,7 +50,7 @@ async def _resolve_many(info: Info, loader_name: str, cls: Any, node_ids: Iterab
     by_id = {x.id: x for x in found if x is not None}
     out = [cls.from_domain(by_id[i]) if i in by_id else None for i in ids]
     if required and any(o is None for o in out):
-        raise InvalidInput("Node not found.", "id")
+        raise NotFound("Node", "id")
     return out
 
 

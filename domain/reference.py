@@ -6,20 +6,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from urllib.parse import urlsplit
 from uuid import UUID
 
 from domain.errors import FieldProblem, InvalidInput
 
 
-class PartyKind(str, Enum):
+class PartyKind(StrEnum):
     RIGHTS_HOLDER = "rights_holder"
     AGENT = "agent"
     MERCHANT = "merchant"
 
 
-class RightType(str, Enum):
+class RightType(StrEnum):
     TRADEMARK = "trademark"
     PATENT = "patent"
     DESIGN = "design"
@@ -28,13 +28,13 @@ class RightType(str, Enum):
     TRADE_SECRET = "trade_secret"
 
 
-class VerificationStatus(str, Enum):
+class VerificationStatus(StrEnum):
     UNVERIFIED = "unverified"
     VERIFIED = "verified"
     REJECTED = "rejected"
 
 
-class LegalStatus(str, Enum):
+class LegalStatus(StrEnum):
     ACTIVE = "active"
     EXPIRED = "expired"
     INVALIDATION_PENDING = "invalidation_pending"

@@ -7,21 +7,21 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.errors import FieldProblem, Forbidden, InvalidInput
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     INTEGRATION = "integration"
     REVIEWER = "reviewer"
     ADMIN = "admin"
     AUDITOR = "auditor"
 
 
-class TenantMode(str, Enum):
+class TenantMode(StrEnum):
     LIVE = "live"
     SANDBOX = "sandbox"
 

@@ -39,13 +39,13 @@ class TracingMiddleware(dramatiq.Middleware):
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
+    def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None) -> None:
         if "otel" not in message.options:  # retries and relayed messages keep their original parent
             carrier: dict[str, str] = {}
             propagate.inject(carrier)
             message.options["otel"] = carrier
 
-    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: Any) -> None:
         parent = propagate.extract(message.options.get("otel") or {})
         span = _tracer.start_span(
             f"process {message.actor_name}",
@@ -77,11 +77,11 @@ class TracingMiddleware(dramatiq.Middleware):
         otel_context.detach(token)
 
     def after_process_message(
-        self, broker: dramatiq.Broker, message: dramatiq.Message, *, result: Any = None, exception: Any = None
+        self, broker: dramatiq.Broker, message: Any, *, result: Any = None, exception: Any = None
     ) -> None:
         self._finish(exception)
 
-    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def after_skip_message(self, broker: dramatiq.Broker, message: Any) -> None:
         self._finish(None)
 
 
@@ -90,7 +90,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     if settings.amqp_url:
         broker = RabbitmqBroker(url=settings.amqp_url, confirm_delivery=True)
     elif settings.redis_url:
-        broker = RedisBroker(url=settings.redis_url, namespace=settings.broker_namespace)
+        broker = RedisBroker(url=settings.redis_url, namespace=settings.broker_namespace)  # type: ignore[no-untyped-call]
     else:
         raise RuntimeError("No broker configured: set REDIS_URL or AMQP_URL (or start via `noticehub dev`).")
     broker.add_middleware(AsyncIO())
@@ -100,7 +100,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
 
 
 def events_message(message_id: str, topic: str, tenant_id: str, payload: dict[str, Any],
-                   trace_context: dict[str, str]) -> dramatiq.Message:
+                   trace_context: dict[str, str]) -> dramatiq.Message[Any]:
     """The message the relay sends for one outbox row; its id is the outbox id (idempotency key)."""
     return dramatiq.Message(
         queue_name=EVENTS_QUEUE,

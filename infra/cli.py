@@ -75,8 +75,9 @@ def serve(
 ) -> None:
     """Run the GraphQL API with uvicorn."""
     settings = _resolved_settings()
-    _operator_key(settings) if settings.is_development else None
-    os.execvp(sys.executable, _api_command(settings, host, port, workers))
+    if settings.is_development:
+        _operator_key(settings)
+    os.execvp(sys.executable, _api_command(settings, host, port, workers))  # noqa: S606 - fixed argv
 
 
 def _api_command(settings: Settings, host: str | None, port: int | None, workers: int | None) -> list[str]:
@@ -100,7 +101,7 @@ def worker(
 ) -> None:
     """Run Dramatiq workers for the event queue."""
     _resolved_settings()
-    os.execvp(sys.executable, _worker_command(processes, threads))
+    os.execvp(sys.executable, _worker_command(processes, threads))  # noqa: S606 - fixed argv
 
 
 @app.command()
@@ -152,10 +153,10 @@ def dev(
     children = {
         "api": subprocess.Popen(_api_command(settings, None, port, 1), env=env),  # noqa: S603
         "worker": subprocess.Popen(_worker_command(1, 4), env=env),  # noqa: S603
-        "scheduler": subprocess.Popen([sys.executable, "-m", "infra.cli", "scheduler"], env=env),  # noqa: S603
+        "scheduler": subprocess.Popen([sys.executable, "-m", "infra.cli", "scheduler"], env=env),
     }
     try:
-        run_migrations(settings.database_url)
+        run_migrations(settings.database_url or "")
     except Exception:
         _stop_children(children)
         raise

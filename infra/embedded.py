@@ -43,7 +43,8 @@ def start_postgres(data_dir: Path, *, delete_on_exit: bool = False) -> tuple[str
 
         pgdata = (data_dir / "pg").resolve()
         pgdata.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(pgdata, cleanup_mode="delete" if delete_on_exit else "stop")
+        mode = "delete" if delete_on_exit else "stop"
+        server = pgserver.get_server(pgdata, cleanup_mode=mode)  # type: ignore[attr-defined]
     return str(server.get_uri()), server
 
 

@@ -43,7 +43,7 @@ class OutboxRelay:
         self.poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
 
-    def _build(self, rows: list[asyncpg.Record]) -> list[dramatiq.Message]:
+    def _build(self, rows: list[asyncpg.Record]) -> list[dramatiq.Message[Any]]:
         messages = []
         for r in rows:
             parent = propagate.extract(r["trace_context"] or {})
@@ -57,7 +57,7 @@ class OutboxRelay:
                 messages.append(events_message(str(r["id"]), r["topic"], str(r["tenant_id"]), r["payload"], carrier))
         return messages
 
-    def _enqueue_all(self, messages: list[dramatiq.Message]) -> None:
+    def _enqueue_all(self, messages: list[dramatiq.Message[Any]]) -> None:
         for m in messages:
             self.broker.enqueue(m)
 

@@ -120,7 +120,7 @@ class ApiKeyRepo(_Repo):
         )
         return key_from_row(row) if row else None
 
-    async def list(self, after: UUID | None, first: int) -> list[ApiKey]:
+    async def page(self, after: UUID | None, first: int) -> list[ApiKey]:
         rows = await self.conn.fetch(
             f"SELECT {_KEY_COLS} FROM api_keys WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
             after, first,
@@ -183,7 +183,7 @@ class PartyRepo(_Repo):
         )
         return PersonalData(**dict(r)) if r else None
 
-    async def list(self, after: UUID | None, first: int, kind: str | None, external_ref: str | None) -> list[Party]:
+    async def page(self, after: UUID | None, first: int, kind: str | None, external_ref: str | None) -> list[Party]:
         rows = await self.conn.fetch(
             f"SELECT {_PARTY_COLS} FROM parties WHERE ($1::uuid IS NULL OR id > $1)"
             " AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR external_ref = $4)"
@@ -264,7 +264,7 @@ class IpRightRepo(_Repo):
         rows = await self.conn.fetch(f"SELECT {_RIGHT_COLS} FROM ip_rights WHERE id = any($1::uuid[])", list(ids))
         return _in_order(ids, rows, right_from_row)
 
-    async def list(self, after: UUID | None, first: int, holder_id: UUID | None) -> list[IpRight]:
+    async def page(self, after: UUID | None, first: int, holder_id: UUID | None) -> list[IpRight]:
         rows = await self.conn.fetch(
             f"SELECT {_RIGHT_COLS} FROM ip_rights WHERE ($1::uuid IS NULL OR id > $1)"
             " AND ($3::uuid IS NULL OR holder_id = $3) ORDER BY id LIMIT $2",
@@ -337,7 +337,7 @@ class ListingRepo(_Repo):
         rows = await self.conn.fetch(f"SELECT {_LISTING_COLS} FROM listings WHERE id = any($1::uuid[])", list(ids))
         return _in_order(ids, rows, listing_from_row)
 
-    async def list(self, after: UUID | None, first: int, merchant_id: UUID | None) -> list[Listing]:
+    async def page(self, after: UUID | None, first: int, merchant_id: UUID | None) -> list[Listing]:
         rows = await self.conn.fetch(
             f"SELECT {_LISTING_COLS} FROM listings WHERE ($1::uuid IS NULL OR id > $1)"
             " AND ($3::uuid IS NULL OR merchant_id = $3) ORDER BY id LIMIT $2",

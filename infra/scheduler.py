@@ -86,7 +86,7 @@ class Scheduler:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        listener: asyncpg.Connection | None = await self.db.pool.acquire()
+        listener: asyncpg.Connection = await self.db.pool.acquire()
         try:
             await listener.add_listener(DEADLINE_CHANNEL, self._on_notify)
             while not stop.is_set():

@@ -50,7 +50,7 @@ def configure_tracing(service_name: str, extra_processor: SpanProcessor | None =
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.instrumentation.logging import LoggingInstrumentor
 
-    AsyncPGInstrumentor().instrument()
+    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
     LoggingInstrumentor().instrument(set_logging_format=False)
     logging.getLogger(__name__).debug("tracing configured: exporter=%s", exporter_name)
 

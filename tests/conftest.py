@@ -105,7 +105,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                     service.shutdown(nosave=True, now=True)
                 else:
                     service.cleanup()
-            except Exception:  # noqa: S110 - best-effort teardown of embedded services
+            except Exception:
                 pass
 
 
