@@ -11,7 +11,9 @@ Conventions:
   read-only too: evaluation caches a compiled form per policy object).
 - lists that are really sets (right types, fields, evidence kinds) are tuples that reject
   duplicates, so a dumped document keeps its order and stays byte-stable.
-- cross-field rules report each conflict at the path of the field to change.
+- cross-field rules report each conflict at the path of the field to change. Regime minimums
+  (`regime`: cn-ecl | eu-dsa | us-dmca; `custom` has none) are checked once every section is
+  valid on its own, so a document with field errors reports those first.
 - no secrets in the document: it is versioned, simulated and shown to admins, so the DSA
   export takes `token_ref` (the name of a secret held by the deployment), not a token.
 """
@@ -171,9 +173,7 @@ def _no_duplicates(value: tuple[T, ...]) -> tuple[T, ...]:
     return value
 
 
-UniqueTuple = Annotated[
-    tuple[T, ...], AfterValidator(_no_duplicates), Field(json_schema_extra={"uniqueItems": True})
-]
+UniqueTuple = Annotated[tuple[T, ...], AfterValidator(_no_duplicates), Field(json_schema_extra={"uniqueItems": True})]
 
 EvidenceKind = Annotated[
     str,
@@ -227,7 +227,7 @@ RedactionPattern = Annotated[str, Field(min_length=1), AfterValidator(_safe_rege
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # Cross-field rules report (path relative to the validated model, message) pairs. They travel in a
@@ -239,10 +239,6 @@ _RULE_ERROR = "policy_rule"
 def _raise_rules(problems: list[tuple[str, str]]) -> NoReturn:
     summary = "; ".join(f"{path}: {message}" for path, message in problems)
     raise PydanticCustomError(_RULE_ERROR, "{summary}", {"summary": summary, "problems": tuple(problems)})
-
-
-def _v(item: object) -> str:
-    return item.value if isinstance(item, Enum) else str(item)
 
 
 # ----- notices ---------------------------------------------------------------------------------
@@ -368,13 +364,9 @@ class DeclarationWindow(_Model):
         if self.min_days is not None and self.max_days is not None and self.min_days > self.max_days:
             problems.append(("min_days", f"min_days ({self.min_days}) exceeds max_days ({self.max_days})"))
         elif self.min_days is not None and self.min_days > self.length_days:
-            problems.append(
-                ("min_days", f"min_days ({self.min_days}) exceeds length_days ({self.length_days})")
-            )
+            problems.append(("min_days", f"min_days ({self.min_days}) exceeds length_days ({self.length_days})"))
         if self.max_days is not None and self.length_days != self.max_days:
-            problems.append(
-                ("length_days", f"the window ends at max_days; set length_days to {self.max_days} as well")
-            )
+            problems.append(("length_days", f"the window ends at max_days; set length_days to {self.max_days} as well"))
         if problems:
             _raise_rules(problems)
         return self
@@ -499,6 +491,12 @@ class DsaExportPolicy(_Model):
         description="Name of the secret holding the API token; the token itself never goes here.",
     )
 
+    @model_validator(mode="after")
+    def _consistent(self) -> DsaExportPolicy:
+        if self.enabled and self.endpoint is None:
+            _raise_rules([("endpoint", "required when the export is enabled")])
+        return self
+
 
 class DisclosurePolicy(_Model):
     publish_notices: bool = False
@@ -616,11 +614,6 @@ def _check_eu_dsa(p: Policy, problems: list[tuple[str, str]]) -> None:
         problems.append(
             ("suspension.abusive_notifier.warning_first", "DSA Art 23(2): suspend only after a prior warning")
         )
-    sor = p.disclosure.dsa_statements_of_reasons
-    if sor.enabled and sor.endpoint is None:
-        problems.append(
-            ("disclosure.dsa_statements_of_reasons.endpoint", "required when the export is enabled")
-        )
 
 
 def _check_us_dmca(p: Policy, problems: list[tuple[str, str]]) -> None:
@@ -737,9 +730,7 @@ def _cn_ecl() -> Policy:
             ),
             required_fields_by_right_type={t: (NoticeField.REGISTRATION_NUMBER,) for t in registered},
             required_evidence={
-                RightType.TRADEMARK: EvidenceRequirement(
-                    all_of=("registration_certificate",), any_of=preliminary
-                ),
+                RightType.TRADEMARK: EvidenceRequirement(all_of=("registration_certificate",), any_of=preliminary),
                 RightType.PATENT: EvidenceRequirement(
                     all_of=("registration_certificate",),
                     any_of=preliminary,
@@ -756,9 +747,7 @@ def _cn_ecl() -> Policy:
                 RightType.GEOGRAPHICAL_INDICATION: EvidenceRequirement(
                     all_of=("registration_certificate",), any_of=preliminary
                 ),
-                RightType.TRADE_SECRET: EvidenceRequirement(
-                    all_of=("ownership_statement",), any_of=preliminary
-                ),
+                RightType.TRADE_SECRET: EvidenceRequirement(all_of=("ownership_statement",), any_of=preliminary),
             },
             verified_right_required=False,
             max_listings_per_notice=300,

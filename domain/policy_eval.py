@@ -29,7 +29,9 @@ Beijing guideline art 25); else `review`. Problems list every failure, hard and 
 complainant learns everything at once.
 
 Speed: the policy is compiled once per policy object (frozensets and dicts, no pydantic at
-evaluation time) and cached; an evaluation is plain set arithmetic.
+evaluation time) and cached; each rule's result (hit + problems) is memoized per compiled policy
+under the few fact values it depends on, so an evaluation is set arithmetic and dict lookups.
+`bench/policy_eval.py` measures it (target: 50,000 evaluations/s on one core).
 """
 
 from __future__ import annotations
@@ -87,7 +89,10 @@ class NoticeFacts:
 
 @dataclass(frozen=True, slots=True)
 class RuleHit:
-    """One rule checked: its stable id, whether it passed, and the inputs it saw."""
+    """One rule checked: its stable id, whether it passed, and the inputs it saw.
+
+    `inputs` is a read-only mapping (hits are shared between assessments); values are str, int,
+    bool, date, None or tuples of those; `dict(hit.inputs)` for serialization."""
 
     rule_id: str
     passed: bool

@@ -74,9 +74,7 @@ TODAY = date(2026, 7, 1)
 
 CN_FIELDS = frozenset({"complainant_identity", "listing_urls", "accuracy_statement", "registration_number"})
 CN_PATENT_EVIDENCE = frozenset({"registration_certificate", "test_purchase", "patent_evaluation_report"})
-DSA_FIELDS = frozenset(
-    {"explanation", "listing_urls", "complainant_identity", "contact_email", "good_faith_statement"}
-)
+DSA_FIELDS = frozenset({"explanation", "listing_urls", "complainant_identity", "contact_email", "good_faith_statement"})
 DMCA_FIELDS = frozenset(
     {
         "signature",
@@ -266,6 +264,13 @@ def test_wildcard_jurisdiction_stands_alone_and_default_locale_is_offered() -> N
     }
 
 
+def test_dsa_export_needs_an_endpoint() -> None:
+    sor = {"enabled": True, "endpoint": None, "token_ref": "DSA_TDB_TOKEN"}
+    assert problems_of(doc("us-dmca", disclosure__dsa_statements_of_reasons=sor)) == {
+        "disclosure.dsa_statements_of_reasons.endpoint": "inconsistent"
+    }
+
+
 def test_no_window_means_review_on_the_merits() -> None:
     assert problems_of(doc("eu-dsa", regime="custom", declarations__review_required=False)) == {
         "declarations.review_required": "inconsistent"
@@ -277,12 +282,10 @@ def test_dsa_regime_minimums_are_all_reported() -> None:
     document["suspension"]["appeals"]["window_days"] = 90
     document["suspension"]["repeat_infringer"]["warning_first"] = False
     document["suspension"]["abusive_notifier"]["warning_first"] = False
-    document["disclosure"]["dsa_statements_of_reasons"]["endpoint"] = None
     assert problems_of(document) == {
         "suspension.appeals.window_days": "inconsistent",
         "suspension.repeat_infringer.warning_first": "inconsistent",
         "suspension.abusive_notifier.warning_first": "inconsistent",
-        "disclosure.dsa_statements_of_reasons.endpoint": "inconsistent",
     }
     # the same settings are fine for a custom regime
     document["regime"] = "custom"
@@ -330,9 +333,7 @@ def test_cn_complete_notice_goes_to_review_under_manual_mode() -> None:
 
 
 def test_cn_missing_patent_evaluation_report_is_incomplete_naming_evidence() -> None:
-    result = evaluate_notice(
-        PRESETS["cn-ecl"], facts(evidence_kinds=CN_PATENT_EVIDENCE - {"patent_evaluation_report"})
-    )
+    result = evaluate_notice(PRESETS["cn-ecl"], facts(evidence_kinds=CN_PATENT_EVIDENCE - {"patent_evaluation_report"}))
     assert result.outcome == "incomplete"
     assert [p.field for p in result.problems] == ["evidence"]
     assert "patent_evaluation_report" in result.problems[0].message
@@ -407,9 +408,7 @@ def test_pending_invalidation_always_goes_to_a_human() -> None:
 
 
 def test_unverified_right_rejected_only_when_verification_required() -> None:
-    assert (
-        evaluate_notice(PRESETS["cn-ecl"], facts(right_verification_status="unverified")).outcome == "review"
-    )
+    assert evaluate_notice(PRESETS["cn-ecl"], facts(right_verification_status="unverified")).outcome == "review"
     policy = parse_policy(doc("cn-ecl", notices__verified_right_required=True))
     result = evaluate_notice(policy, facts(right_verification_status="unverified"))
     assert result.outcome == "reject"
@@ -420,9 +419,7 @@ def test_agent_without_authorization_is_incomplete() -> None:
     result = evaluate_notice(PRESETS["cn-ecl"], facts(has_agent=True, agent_authorized=False))
     assert result.outcome == "incomplete"
     assert [p.field for p in result.problems] == ["agent.authorization"]
-    assert (
-        evaluate_notice(PRESETS["cn-ecl"], facts(has_agent=True, agent_authorized=True)).outcome == "review"
-    )
+    assert evaluate_notice(PRESETS["cn-ecl"], facts(has_agent=True, agent_authorized=True)).outcome == "review"
 
 
 def test_without_clarification_missing_items_reject() -> None:
@@ -487,12 +484,10 @@ def test_dmca_evaluation_table() -> None:
     us = PRESETS["us-dmca"]
     assert evaluate_notice(us, dmca_facts(notifier_trusted=True)).outcome == "auto_accept"
     assert evaluate_notice(us, dmca_facts()).outcome == "review"
-    assert evaluate_notice(
-        with_review_mode("us-dmca", "manual"), dmca_facts(notifier_trusted=True)
-    ).outcome == ("review")
-    unsigned = evaluate_notice(
-        us, dmca_facts(present_fields=DMCA_FIELDS - {"signature", "authority_statement"})
+    assert evaluate_notice(with_review_mode("us-dmca", "manual"), dmca_facts(notifier_trusted=True)).outcome == (
+        "review"
     )
+    unsigned = evaluate_notice(us, dmca_facts(present_fields=DMCA_FIELDS - {"signature", "authority_statement"}))
     assert unsigned.outcome == "incomplete"
     assert [p.field for p in unsigned.problems] == ["authority_statement", "signature"]
     assert evaluate_notice(us, dmca_facts(right_type="trade_secret")).outcome == "reject"
@@ -597,9 +592,7 @@ def test_dmca_counter_notice_and_immediate_restore() -> None:
     assert "consent_to_jurisdiction" in [p.field for p in result.problems]
     policy = parse_policy(doc("cn-ecl", declarations__immediate_restore=["copyright"]))
     fields = frozenset({"merchant_identity", "explanation", "accuracy_statement"})
-    restore = evaluate_declaration(
-        policy, fields, frozenset({"authorization_letter"}), right_type="copyright"
-    )
+    restore = evaluate_declaration(policy, fields, frozenset({"authorization_letter"}), right_type="copyright")
     assert restore.immediate_restore
     assert not evaluate_declaration(
         policy, fields, frozenset({"authorization_letter"}), right_type="patent"
