@@ -34,7 +34,8 @@ class Context:
 
     def uow(self) -> Any:
         """A unit of work for this request's tenant (the tenant comes from the key, never the payload)."""
-        return self.db.uow(self.tenant_id)
+        tenant_id = self.tenant_id  # refuse operator keys before touching the database
+        return self.db.uow(tenant_id)
 
     def _loader(self, name: str, fetch: Any) -> DataLoader[Any, Any]:
         loader = self._loaders.get(name)

@@ -15,6 +15,7 @@ from api.auth import authenticate
 from domain.errors import DomainError
 from infra.db import create_pool
 from infra.settings import get_settings
+from infra.telemetry import configure_tracing
 
 
 async def endpoint(request: Request) -> Response:
@@ -29,6 +30,8 @@ async def endpoint(request: Request) -> Response:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    # Same process set-up as the API (tracer provider, instrumented asyncpg): the same key lookup.
+    configure_tracing("bench-bare")
     app.state.pool = await create_pool(get_settings())
     yield
     await app.state.pool.close()

@@ -33,6 +33,18 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+class _Connection(asyncpg.Connection):
+    """Skips the pool's reset query (RESET ALL, UNLISTEN *, ...) on every release.
+
+    All session state we set is transaction-local (set_config(..., true)), open transactions are
+    still rolled back on release, and listeners are removed explicitly; the reset query was an
+    extra round trip per request.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(settings: Settings, *, min_size: int | None = None, max_size: int | None = None) -> asyncpg.Pool:
     assert settings.database_url, "DATABASE_URL must be resolved before the pool is created"
     pool = await asyncpg.create_pool(
@@ -41,6 +53,7 @@ async def create_pool(settings: Settings, *, min_size: int | None = None, max_si
         max_size=settings.db_pool_max if max_size is None else max_size,
         command_timeout=settings.db_command_timeout_s,
         init=_init_connection,
+        connection_class=_Connection,
     )
     assert pool is not None
     return pool

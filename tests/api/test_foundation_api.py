@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -237,3 +238,20 @@ async def test_health_and_readiness(http: Any) -> None:
     ready = await http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+async def test_unexpected_errors_are_masked_and_typed_ones_are_not(settings: Any) -> None:
+    from api.context import Context
+    from api.schema import schema
+    from domain.tenancy import Principal, Role
+
+    broken = Context(request=None, response=None, settings=settings, db=None,  # type: ignore[arg-type]
+                     principal=Principal(uuid.uuid4(), None, frozenset({Role.ADMIN})))
+    result = await schema.execute("{ viewer { tenant { slug } } }", context_value=broken)
+    assert result.errors is not None
+    assert result.errors[0].message == "Unexpected error."  # not the AttributeError's text
+    no_tenant = Context(request=None, response=None, settings=settings, db=None,  # type: ignore[arg-type]
+                        principal=Principal(None, None, frozenset()))
+    result = await schema.execute("{ parties { edges { node { id } } } }", context_value=no_tenant)
+    assert result.errors is not None
+    assert result.errors[0].message == "This operation needs a tenant API key."
