@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._stack import ROOT, free_port  # noqa: E402
+from bench._stack import ROOT, free_port
 
 
 def cold_start_once() -> float:
@@ -28,12 +28,12 @@ def cold_start_once() -> float:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "AMQP_URL"}}
     env["NOTICEHUB_DATA_DIR"] = str(data)
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "infra.cli", "dev", "--port", str(port)], cwd=ROOT, env=env,  # noqa: S603
+    proc = subprocess.Popen([sys.executable, "-m", "infra.cli", "dev", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while time.monotonic() - started < 60:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
                     if r.status == 200:
                         return time.monotonic() - started
             except OSError:
