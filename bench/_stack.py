@@ -68,7 +68,7 @@ class Stack:
         asyncio.run(self._exec(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
         for service in self._embedded:
             if hasattr(service, "shutdown"):
-                service.shutdown(nosave=True, now=True)
+                service.shutdown(nosave=True)
             else:
                 service.cleanup()  # type: ignore[attr-defined]
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -28,7 +28,7 @@ class EmbeddedServices:
     def stop(self) -> None:
         if self._redis is not None:
             with contextlib.suppress(Exception):
-                self._redis.shutdown(save=True, now=True)
+                self._redis.shutdown(save=True)
             self._redis = None
         if self._pg is not None:
             with contextlib.suppress(Exception):

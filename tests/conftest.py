@@ -102,7 +102,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for service in reversed(_embedded):
             try:
                 if hasattr(service, "shutdown"):
-                    service.shutdown(nosave=True, now=True)
+                    service.shutdown(nosave=True)
                 else:
                     service.cleanup()
             except Exception:
