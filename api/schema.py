@@ -54,6 +54,9 @@ class CreateTenantInput:
     timezone: str = strawberry.field(description="IANA timezone, e.g. Asia/Shanghai.")
     holiday_country: str = strawberry.field(description="ISO 3166-1 alpha-2 code of the holiday calendar.")
     mode: TenantMode = TenantMode.LIVE  # type: ignore[valid-type]
+    policy_preset: str | None = strawberry.field(
+        default=None, description="cn-ecl, eu-dsa or us-dmca; default by holiday country."
+    )
 
 
 @strawberry.input
@@ -330,7 +333,8 @@ class Mutation:
 
         async def run() -> CreateTenantSuccess:
             data = tenancy_service.NewTenant(slug=input.slug, name=input.name, timezone=input.timezone,
-                                             holiday_country=input.holiday_country, mode=input.mode)
+                                             holiday_country=input.holiday_country, mode=input.mode,
+                                             policy_preset=input.policy_preset)
             tenant, issued = await tenancy_service.create_tenant(c.db, c.principal, data)
             return CreateTenantSuccess(tenant=Tenant.from_domain(tenant, tenant.created_at),
                                        admin_key=ApiKey.from_domain(issued.key), admin_secret=issued.secret)

@@ -20,6 +20,7 @@ from opentelemetry import propagate
 from domain.clock import Clock, OffsetClock, SystemClock
 from domain.ids import new_id
 from infra import repositories as repos
+from infra.decision_log import DecisionLog
 from infra.settings import Settings
 
 OUTBOX_CHANNEL = "noticehub_outbox"
@@ -98,6 +99,13 @@ class PgUnitOfWork:
         self.listings = repos.ListingRepo(conn, tenant_id)
         self.idempotency = repos.IdempotencyRepo(conn, tenant_id)
         self.processed = repos.ProcessedMessageRepo(conn, tenant_id)
+        self.policies = repos.PolicyRepo(conn, tenant_id)
+        self.decisions = DecisionLog(tenant_id, clock)
+
+    async def flush(self) -> None:
+        """Decisions then outbox rows, last in the transaction: the chain head is locked only briefly."""
+        await self.decisions.flush(self.conn)
+        await self.outbox.flush(self.conn)
 
 
 class PgOperatorUnitOfWork:
@@ -155,7 +163,7 @@ class Database:
             offset = await self._enter_tenant(conn, tenant_id)
             uow = PgUnitOfWork(conn, tenant_id, self.clock_for(offset))
             yield uow
-            await uow.outbox.flush(conn)
+            await uow.flush()
 
     async def notify_deadlines(self) -> None:
         """Wake schedulers early, e.g. after a sandbox test clock moved."""
@@ -170,5 +178,5 @@ class Database:
             op = PgOperatorUnitOfWork(conn, self)
             yield op
             if op.entered is not None:
-                await op.entered.outbox.flush(conn)
+                await op.entered.flush()
 

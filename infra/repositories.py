@@ -379,3 +379,87 @@ async def tenant_id_by_slug(conn: asyncpg.Connection, slug: str) -> UUID | None:
     """System-role lookup for operator tooling (CLI)."""
     value: UUID | None = await conn.fetchval("SELECT id FROM tenants WHERE slug = $1", slug)
     return value
+
+
+# ----- policy versions ---------------------------------------------------------------------------
+
+_POLICY_COLS = "id, version, status, document, based_on, note, created_at, created_by, published_at, published_by"
+# Published versions never change, so their parsed form is shared across requests and tenants' loads.
+_PARSED_POLICIES: dict[tuple[UUID, int], Any] = {}
+
+
+def policy_version_from_row(r: asyncpg.Record) -> Any:
+    from domain.policies import PolicyStatus, PolicyVersion
+
+    return PolicyVersion(
+        id=r["id"], version=r["version"], status=PolicyStatus(r["status"]), document=r["document"],
+        based_on=r["based_on"], note=r["note"], created_at=r["created_at"], created_by=r["created_by"],
+        published_at=r["published_at"], published_by=r["published_by"],
+    )
+
+
+class PolicyRepo(_Repo):
+    async def in_force(self) -> Any:
+        """The published policy (parsed once per process per version)."""
+        from domain.errors import PolicyViolation
+        from domain.policies import PolicyInForce
+        from domain.policy import parse_policy
+
+        version = await self.conn.fetchval("SELECT version FROM policy_versions WHERE status = 'published'")
+        if version is None:
+            raise PolicyViolation("This tenant has no published policy; publish one first.")
+        key = (self.tenant_id, version)
+        policy = _PARSED_POLICIES.get(key)
+        if policy is None:
+            document = await self.conn.fetchval(
+                "SELECT document FROM policy_versions WHERE version = $1", version
+            )
+            policy = _PARSED_POLICIES[key] = parse_policy(document)  # type: ignore[index]
+        return PolicyInForce(version, policy)
+
+    async def insert(self, version: Any) -> None:
+        await self.conn.execute(
+            "INSERT INTO policy_versions (tenant_id, id, version, status, document, based_on, note, created_at,"
+            " created_by, published_at, published_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            self.tenant_id, version.id, version.version, version.status.value, version.document, version.based_on,
+            version.note, version.created_at, version.created_by, version.published_at, version.published_by,
+        )
+
+    async def next_version_number(self) -> int:
+        value = await self.conn.fetchval("SELECT coalesce(max(version), 0) + 1 FROM policy_versions")
+        return int(value)
+
+    async def get(self, version: int) -> Any:
+        row = await self.conn.fetchrow(f"SELECT {_POLICY_COLS} FROM policy_versions WHERE version = $1", version)
+        return policy_version_from_row(row) if row else None
+
+    async def get_by_id(self, version_id: UUID) -> Any:
+        row = await self.conn.fetchrow(f"SELECT {_POLICY_COLS} FROM policy_versions WHERE id = $1", version_id)
+        return policy_version_from_row(row) if row else None
+
+    async def page(self, after: UUID | None, first: int) -> list[Any]:
+        rows = await self.conn.fetch(
+            f"SELECT {_POLICY_COLS} FROM policy_versions WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+            after, first,
+        )
+        return [policy_version_from_row(r) for r in rows]
+
+    async def update_draft(self, version_id: UUID, document: dict[str, Any], note: str | None) -> Any:
+        row = await self.conn.fetchrow(
+            f"UPDATE policy_versions SET document = $2, note = coalesce($3, note) WHERE id = $1 AND status = 'draft'"
+            f" RETURNING {_POLICY_COLS}",
+            version_id, document, note,
+        )
+        return policy_version_from_row(row) if row else None
+
+    async def publish(self, version_id: UUID, at: datetime, by: str) -> Any:
+        """Supersede the version in force and publish this draft (the unique index allows one)."""
+        await self.conn.execute(
+            "UPDATE policy_versions SET status = 'superseded' WHERE status = 'published'"
+        )
+        row = await self.conn.fetchrow(
+            "UPDATE policy_versions SET status = 'published', published_at = $2, published_by = $3"
+            f" WHERE id = $1 AND status = 'draft' RETURNING {_POLICY_COLS}",
+            version_id, at, by,
+        )
+        return policy_version_from_row(row) if row else None

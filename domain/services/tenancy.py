@@ -8,7 +8,9 @@ from uuid import UUID
 
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.ids import new_id
+from domain.policies import default_preset
 from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.services.policies import install_preset
 from domain.tenancy import (
     ApiKey,
     Principal,
@@ -34,6 +36,7 @@ class NewTenant:
     timezone: str
     holiday_country: str
     mode: TenantMode
+    policy_preset: str | None = None  # default: by holiday country (CN -> cn-ecl, US -> us-dmca, EU -> eu-dsa)
 
 
 async def create_tenant(uows: UnitOfWorkFactory, principal: Principal, data: NewTenant) -> tuple[Tenant, IssuedKey]:
@@ -50,6 +53,7 @@ async def create_tenant(uows: UnitOfWorkFactory, principal: Principal, data: New
         await op.tenants.insert(tenant)
         uow = await op.enter_tenant(tenant.id)
         issued = await _issue_key(uow, "initial admin", (Role.ADMIN,))
+        await install_preset(uow, data.policy_preset or default_preset(data.holiday_country), principal.actor)
         return tenant, issued
 
 

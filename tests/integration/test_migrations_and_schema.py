@@ -24,7 +24,7 @@ async def test_migrations_apply_on_empty_database_then_noop() -> None:
     try:
         url = _with_database(admin_url, name)
         first = migrate(url)
-        assert first and first[0] == "0001_foundation"
+        assert first[:2] == ["0001_foundation", "0002_notice_and_action"]
         assert migrate(url) == []
         check = await asyncpg.connect(url)
         try:
