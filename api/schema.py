@@ -13,8 +13,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
 from api import errors as e
+from api.case_graphql import CaseMutation, CaseQuery
 from api.extensions import build_extensions
 from api.pagination import keyset_connection
+from api.policy_graphql import PolicyMutation, PolicyQuery
 from api.types import (
     ApiKey,
     IpRight,
@@ -247,7 +249,7 @@ class Viewer:
 
 
 @strawberry.type
-class Query:
+class Query(CaseQuery, PolicyQuery):
     node: relay.Node | None = relay.node()
 
     @strawberry.field(description="The caller: its tenant and roles.")
@@ -326,7 +328,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(CaseMutation, PolicyMutation):
     @strawberry.mutation(description="Operator only: create a tenant and its first admin key.")
     async def create_tenant(self, info: Info, input: CreateTenantInput) -> CreateTenantPayload:
         c = ctx(info)

@@ -56,6 +56,7 @@ class CaseState(StrEnum):
 class CaseEvent(StrEnum):
     COMPLETE_NOTICE = "complete_notice"
     MARK_INCOMPLETE = "mark_incomplete"
+    REQUEST_CLARIFICATION = "request_clarification"
     CLARIFY = "clarify"
     CLARIFICATION_EXPIRED = "clarification_expired"
     REJECT = "reject"
@@ -227,7 +228,10 @@ _TABLE: dict[tuple[CaseState, CaseEvent], _Rule] = {
     ),
     (S.INCOMPLETE, E.CLARIFY): _Rule(S.UNDER_REVIEW, (X.CANCEL_CLARIFICATION_DEADLINE,)),
     (S.INCOMPLETE, E.CLARIFICATION_EXPIRED): _Rule(S.REJECTED),
-    # Review.
+    # Review. A reviewer may also send a notice back for completion.
+    (S.UNDER_REVIEW, E.REQUEST_CLARIFICATION): _Rule(
+        S.INCOMPLETE, (X.REQUEST_CLARIFICATION, X.START_CLARIFICATION_DEADLINE)
+    ),
     (S.UNDER_REVIEW, E.REJECT): _Rule(S.REJECTED),
     (S.UNDER_REVIEW, E.REQUEST_MEASURES): _Rule(S.MEASURES_REQUESTED, (X.REQUEST_MEASURES,)),
     # Measures are the marketplace's to apply; the case waits for its confirmation. The notice is

@@ -46,6 +46,13 @@ class DomainError(Exception):
         return self.message
 
 
+def _summary(problems: tuple[FieldProblem, ...]) -> str:
+    summary = "; ".join(f"{p.field}: {p.message}" for p in problems[:5])
+    if len(problems) > 5:
+        summary += f"; and {len(problems) - 5} more"
+    return summary
+
+
 class InvalidInput(DomainError):
     def __init__(self, message: str, field: str | None = None, problems: tuple[FieldProblem, ...] = ()):
         super().__init__(ErrorCode.INVALID_INPUT, message, field, problems)
@@ -53,11 +60,7 @@ class InvalidInput(DomainError):
     @classmethod
     def from_problems(cls, problems: list[FieldProblem] | tuple[FieldProblem, ...]) -> InvalidInput:
         problems = tuple(problems)
-        first = problems[0] if problems else None
-        summary = "; ".join(f"{p.field}: {p.message}" for p in problems[:5])
-        if len(problems) > 5:
-            summary += f"; and {len(problems) - 5} more"
-        return cls(summary or "Invalid input.", first.field if first else None, problems)
+        return cls(_summary(problems) or "Invalid input.", problems[0].field if problems else None, problems)
 
 
 class NotFound(DomainError):
@@ -96,6 +99,12 @@ class InvalidTransition(DomainError):
 class PolicyViolation(DomainError):
     def __init__(self, message: str, field: str | None = None, problems: tuple[FieldProblem, ...] = ()):
         super().__init__(ErrorCode.POLICY_VIOLATION, message, field, problems)
+
+    @classmethod
+    def from_problems(cls, problems: list[FieldProblem] | tuple[FieldProblem, ...]) -> PolicyViolation:
+        problems = tuple(problems)
+        return cls(_summary(problems) or "Not allowed by the policy.", problems[0].field if problems else None,
+                   problems)
 
 
 class Unauthenticated(DomainError):

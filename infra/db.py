@@ -17,9 +17,12 @@ import asyncpg
 import orjson
 from opentelemetry import propagate
 
+from domain.calendar import WorkingDayCalendar
 from domain.clock import Clock, OffsetClock, SystemClock
 from domain.ids import new_id
+from infra import case_repositories as case_repos
 from infra import repositories as repos
+from infra.calendars import calendar_for
 from infra.decision_log import DecisionLog
 from infra.settings import Settings
 
@@ -34,7 +37,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-class _Connection(asyncpg.Connection):
+class _Connection(asyncpg.Connection):  # type: ignore[misc]
     """Skips the pool's reset query (RESET ALL, UNLISTEN *, ...) on every release.
 
     All session state we set is transaction-local (set_config(..., true)), open transactions are
@@ -101,6 +104,16 @@ class PgUnitOfWork:
         self.processed = repos.ProcessedMessageRepo(conn, tenant_id)
         self.policies = repos.PolicyRepo(conn, tenant_id)
         self.decisions = DecisionLog(tenant_id, clock)
+        self.notices = case_repos.NoticeRepo(conn, tenant_id)
+        self.cases = case_repos.CaseRepo(conn, tenant_id)
+        self.measures = case_repos.MeasureRepo(conn, tenant_id)
+        self.declarations = case_repos.DeclarationRepo(conn, tenant_id)
+        self.proofs = case_repos.ProofRepo(conn, tenant_id)
+        self.deadlines = case_repos.DeadlineRepo(conn, tenant_id)
+        self.decision_reads = case_repos.DecisionReadRepo(conn, tenant_id)
+
+    def calendar(self, country_code: str) -> WorkingDayCalendar:
+        return calendar_for(country_code)
 
     async def flush(self) -> None:
         """Decisions then outbox rows, last in the transaction: the chain head is locked only briefly."""

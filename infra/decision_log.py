@@ -28,7 +28,8 @@ _INSERT = """
 INSERT INTO decisions (tenant_id, seq, id, subject_type, subject_id, case_id, kind, outcome, actor, automated,
   policy_version, rules, reasons, reason_text, trace_id, span_id, decided_at, prev_hash, hash)
 SELECT $1, u.seq, u.id, u.subject_type, u.subject_id, u.case_id, u.kind, u.outcome, u.actor, u.automated,
-  u.policy_version, u.rules::jsonb, u.reasons::jsonb, u.reason_text, u.trace_id, u.span_id, u.decided_at, u.prev_hash, u.hash
+  u.policy_version, u.rules::jsonb, u.reasons::jsonb, u.reason_text, u.trace_id, u.span_id, u.decided_at,
+  u.prev_hash, u.hash
 FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::text[],
   $10::boolean[], $11::integer[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
   $17::timestamptz[], $18::bytea[], $19::bytea[])

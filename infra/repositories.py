@@ -192,6 +192,15 @@ class PartyRepo(_Repo):
         )
         return [party_from_row(r) for r in rows]
 
+    async def contact_flags(self, party_ids: Sequence[UUID]) -> dict[UUID, tuple[bool, bool, bool, bool]]:
+        """Which personal data is on record (legal name, email, address, phone), without reading it out."""
+        rows = await self.conn.fetch(
+            "SELECT party_id, legal_name IS NOT NULL AND legal_name <> '' AS name, email IS NOT NULL AS email,"
+            " address IS NOT NULL AS address, phone IS NOT NULL AS phone FROM party_personal_data"
+            " WHERE party_id = any($1::uuid[])", list(party_ids),
+        )
+        return {r["party_id"]: (r["name"], r["email"], r["address"], r["phone"]) for r in rows}
+
     async def ids_by_external_ref(self, refs: Sequence[str]) -> dict[str, tuple[UUID, str]]:
         rows = await self.conn.fetch(
             "SELECT external_ref, id, kind FROM parties WHERE external_ref = any($1::text[])", list(refs)
@@ -337,6 +346,11 @@ class ListingRepo(_Repo):
         rows = await self.conn.fetch(f"SELECT {_LISTING_COLS} FROM listings WHERE id = any($1::uuid[])", list(ids))
         return _in_order(ids, rows, listing_from_row)
 
+    async def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, Listing]:
+        rows = await self.conn.fetch(
+            f"SELECT {_LISTING_COLS} FROM listings WHERE external_id = any($1::text[])", list(external_ids))
+        return {r["external_id"]: listing_from_row(r) for r in rows}
+
     async def page(self, after: UUID | None, first: int, merchant_id: UUID | None) -> list[Listing]:
         rows = await self.conn.fetch(
             f"SELECT {_LISTING_COLS} FROM listings WHERE ($1::uuid IS NULL OR id > $1)"
@@ -350,18 +364,26 @@ class ListingRepo(_Repo):
 
 
 class IdempotencyRepo(_Repo):
-    async def get(self, operation: str, key: str) -> tuple[bytes, Any] | None:
-        row = await self.conn.fetchrow(
-            "SELECT request_hash, result FROM idempotency_keys WHERE operation = $1 AND key = $2", operation, key
+    async def get_many(self, operation: str, keys: Sequence[str]) -> dict[str, tuple[bytes, Any]]:
+        rows = await self.conn.fetch(
+            "SELECT key, request_hash, result FROM idempotency_keys WHERE operation = $1 AND key = any($2::text[])",
+            operation, list(keys),
         )
-        return (bytes(row["request_hash"]), row["result"]) if row else None
+        return {r["key"]: (bytes(r["request_hash"]), r["result"]) for r in rows}
 
-    async def put(self, operation: str, key: str, request_hash: bytes, result: Any) -> None:
-        await self.conn.execute(
-            "INSERT INTO idempotency_keys (tenant_id, operation, key, request_hash, result)"
-            " VALUES ($1, $2, $3, $4, $5)",
-            self.tenant_id, operation, key, request_hash, result,
-        )
+    async def put_many(self, operation: str, rows: Sequence[tuple[str, bytes, Any]]) -> None:
+        if not rows:
+            return
+        try:
+            await self.conn.executemany(
+                "INSERT INTO idempotency_keys (tenant_id, operation, key, request_hash, result)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                [(self.tenant_id, operation, k, h, r) for k, h, r in rows],
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise Conflict("A request with the same idempotencyKey is in progress; retry it.",
+                           "idempotencyKey") from exc
+
 
 
 class ProcessedMessageRepo(_Repo):
@@ -408,13 +430,14 @@ class PolicyRepo(_Repo):
         version = await self.conn.fetchval("SELECT version FROM policy_versions WHERE status = 'published'")
         if version is None:
             raise PolicyViolation("This tenant has no published policy; publish one first.")
-        key = (self.tenant_id, version)
+        assert self.tenant_id is not None
+        key = (self.tenant_id, int(version))
         policy = _PARSED_POLICIES.get(key)
         if policy is None:
             document = await self.conn.fetchval(
                 "SELECT document FROM policy_versions WHERE version = $1", version
             )
-            policy = _PARSED_POLICIES[key] = parse_policy(document)  # type: ignore[index]
+            policy = _PARSED_POLICIES[key] = parse_policy(document)
         return PolicyInForce(version, policy)
 
     async def insert(self, version: Any) -> None:
@@ -463,3 +486,9 @@ class PolicyRepo(_Repo):
             version_id, at, by,
         )
         return policy_version_from_row(row) if row else None
+
+    async def lock_for_change(self) -> None:
+        """Serialize policy changes per tenant until the transaction ends (version numbers, publish)."""
+        await self.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('noticehub.policy:' || $1::text, 0))", str(self.tenant_id)
+        )

@@ -1,4 +1,8 @@
-"""What happens when a durable deadline comes due: the kind -> use case table the scheduler uses."""
+"""What happens when a durable deadline comes due: the kind -> use case table the scheduler uses.
+
+Handlers take a batch of due deadlines of one kind for one tenant and act on the cases still in the
+state the deadline was set for; a case that moved on meanwhile (proof filed, withdrawn) is skipped.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain.cases import CaseEvent, CaseState
+from domain.decisions import AUTOMATED, Reason, RuleRecord
 from domain.ports import UnitOfWork
+from domain.services.case_work import CLARIFICATION_EXPIRY, DECLARATION_DEADLINE, WINDOW_END, CaseWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,4 +29,32 @@ class DueDeadline:
 
 DeadlineHandler = Callable[[UnitOfWork, Sequence[DueDeadline]], Awaitable[None]]
 
-DEADLINE_HANDLERS: dict[str, DeadlineHandler] = {}
+
+def _case_deadline(expected: CaseState, event: CaseEvent, rule_id: str, text: str) -> DeadlineHandler:
+    async def handle(uow: UnitOfWork, due: Sequence[DueDeadline]) -> None:
+        in_force = await uow.policies.in_force()
+        work = CaseWork(uow, in_force, f"{AUTOMATED}:{rule_id}", automated=True)
+        cases = await uow.cases.get_many([d.subject_id for d in due])
+        for deadline, case in zip(due, cases, strict=True):
+            if case is None or case.state is not expected:
+                continue
+            case = work.transition(case, event, reason_text=text, reasons=[Reason(rule_id, text)], rules=[
+                RuleRecord(rule_id, True, {"due_at": deadline.due_at.isoformat(), "now": work.now.isoformat(),
+                                           **{k: v for k, v in deadline.payload.items() if k == "explanation"}})])
+            work.close_if_ended(case)
+        await work.finish()
+
+    return handle
+
+
+DEADLINE_HANDLERS: dict[str, DeadlineHandler] = {
+    WINDOW_END: _case_deadline(
+        CaseState.WAITING, CaseEvent.WINDOW_EXPIRED, "declarations.window",
+        "The waiting window ended without proof of a complaint or lawsuit; measures are lifted (ECL 43)."),
+    CLARIFICATION_EXPIRY: _case_deadline(
+        CaseState.INCOMPLETE, CaseEvent.CLARIFICATION_EXPIRED, "notices.clarification.window_days",
+        "The notice was not completed within the clarification window."),
+    DECLARATION_DEADLINE: _case_deadline(
+        CaseState.MEASURES_APPLIED, CaseEvent.DECLARATION_DEADLINE_PASSED, "notices.declaration_deadline_days",
+        "No declaration was submitted in time; the measures stand."),
+}

@@ -1,0 +1,285 @@
+"""Notices, cases, measures, declarations and action proofs: entities and input validation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from domain.cases import CaseState, CaseStatus
+from domain.errors import FieldProblem
+from domain.policy import MeasureType
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_URI = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$", re.IGNORECASE)
+MAX_TEXT = 20_000
+
+
+class MeasureStatus(StrEnum):
+    REQUESTED = "requested"
+    APPLIED = "applied"
+    FAILED = "failed"
+    LIFTED = "lifted"
+    ENDED = "ended"
+
+
+class DeclarationStatus(StrEnum):
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class DeclarationGround(StrEnum):
+    OWNER = "owner"
+    AUTHORIZED = "authorized"
+    NOT_INFRINGING = "not_infringing"
+    RIGHT_INVALID = "right_invalid"
+    EXHAUSTED = "exhausted"
+    OTHER = "other"
+
+
+class ProofKind(StrEnum):
+    COMPLAINT = "complaint"
+    LAWSUIT = "lawsuit"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    kind: str
+    uri: str | None = None
+    sha256: str | None = None
+    description: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "uri": self.uri, "sha256": self.sha256, "description": self.description}
+
+
+@dataclass(frozen=True, slots=True)
+class Statements:
+    good_faith: bool = False
+    accuracy: bool = False
+    authority: bool = False
+
+    def as_json(self) -> dict[str, bool]:
+        return {"good_faith": self.good_faith, "accuracy": self.accuracy, "authority": self.authority}
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeInput:
+    complainant_id: UUID
+    ip_right_id: UUID
+    reason_code: str
+    listing_ids: tuple[UUID, ...] = ()
+    listing_external_ids: tuple[str, ...] = ()
+    agent_id: UUID | None = None
+    explanation: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    statements: Statements = Statements()
+    signature: str | None = None
+    channel: str = "api"
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a retry must repeat exactly for its idempotency key to return the original result."""
+        return {
+            "complainant_id": str(self.complainant_id), "ip_right_id": str(self.ip_right_id),
+            "reason_code": self.reason_code, "listing_ids": sorted(str(i) for i in self.listing_ids),
+            "listing_external_ids": sorted(self.listing_external_ids),
+            "agent_id": str(self.agent_id) if self.agent_id else None, "explanation": self.explanation,
+            "evidence": [e.as_json() for e in self.evidence], "statements": self.statements.as_json(),
+            "signature": self.signature, "channel": self.channel,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    id: UUID
+    complainant_id: UUID
+    agent_id: UUID | None
+    ip_right_id: UUID
+    reason_code: str
+    explanation: str
+    evidence: tuple[Evidence, ...]
+    statements: Statements
+    signature: str | None
+    channel: str
+    idempotency_key: str | None
+    policy_version: int
+    trusted: bool
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    id: UUID
+    notice_id: UUID
+    listing_id: UUID
+    merchant_id: UUID
+    status: CaseStatus
+    priority: int
+    review_due_at: datetime | None
+    declaration_id: UUID | None
+    window_starts_at: datetime | None
+    window_earliest_end_at: datetime | None
+    window_ends_at: datetime | None
+    outcome_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    revision: int
+
+    @property
+    def state(self) -> CaseState:
+        return self.status.state
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    id: UUID
+    case_id: UUID
+    listing_id: UUID
+    type: MeasureType
+    territorial_scope: tuple[str, ...]
+    status: MeasureStatus
+    automated: bool
+    requested_at: datetime
+    applied_at: datetime | None
+    failed_reason: str | None
+    lifted_at: datetime | None
+    end_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureRequest:
+    type: MeasureType
+    territorial_scope: tuple[str, ...] = ()
+    end_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    id: UUID
+    merchant_id: UUID
+    grounds: DeclarationGround
+    explanation: str
+    evidence: tuple[Evidence, ...]
+    statements: Statements
+    status: DeclarationStatus
+    policy_version: int
+    received_at: datetime
+    reviewed_at: datetime | None
+    forwarded_at: datetime | None
+    delivered_at: datetime | None
+    case_ids: tuple[UUID, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationInput:
+    case_ids: tuple[UUID, ...]
+    grounds: DeclarationGround
+    explanation: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    statements: Statements = Statements()
+    signature: str | None = None
+    consent_to_jurisdiction: bool = False
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionProofInput:
+    case_ids: tuple[UUID, ...]
+    kind: ProofKind
+    authority: str
+    reference: str
+    filed_on: date
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass
+class Problems:
+    """Collects field problems with a path prefix, e.g. `items.3.`."""
+
+    prefix: str = ""
+    items: list[FieldProblem] = field(default_factory=list)
+
+    def add(self, name: str, message: str, code: str = "invalid") -> None:
+        self.items.append(FieldProblem(f"{self.prefix}{name}", message, code))
+
+
+def evidence_problems(p: Problems, evidence: Sequence[Evidence], name: str = "evidence") -> None:
+    if len(evidence) > 100:
+        p.add(name, "At most 100 evidence items.")
+    for i, e in enumerate(evidence):
+        if not e.kind.strip() or len(e.kind) > 100:
+            p.add(f"{name}.{i}.kind", "Give the kind of evidence (1-100 characters).")
+        if e.uri is not None and (len(e.uri) > 2048 or not _URI.match(e.uri)):
+            p.add(f"{name}.{i}.uri", "Must be a URI of at most 2048 characters.")
+        if e.sha256 is not None and not _SHA256.match(e.sha256):
+            p.add(f"{name}.{i}.sha256", "Must be 64 lowercase hex characters.")
+        if e.uri is None and e.sha256 is None and not e.description.strip():
+            p.add(f"{name}.{i}", "Evidence needs a URI, a SHA-256 or a description.")
+
+
+def notice_shape_problems(item: NoticeInput, max_listings: int, prefix: str = "") -> list[FieldProblem]:
+    """Problems that need no database: sizes, formats, missing references."""
+    p = Problems(prefix)
+    if not item.listing_ids and not item.listing_external_ids:
+        p.add("listings", "A notice targets at least one listing.", "required")
+    count = len(set(item.listing_ids)) + len(set(item.listing_external_ids))
+    if count > max_listings:
+        p.add("listings", f"At most {max_listings} listings per notice under this tenant's policy; got {count}.")
+    if not item.reason_code.strip() or len(item.reason_code) > 100:
+        p.add("reasonCode", "Give a reason code (1-100 characters).")
+    if len(item.explanation) > MAX_TEXT:
+        p.add("explanation", f"At most {MAX_TEXT} characters.")
+    if item.signature is not None and len(item.signature) > 500:
+        p.add("signature", "At most 500 characters.")
+    if item.idempotency_key is not None and not 1 <= len(item.idempotency_key) <= 200:
+        p.add("idempotencyKey", "1-200 characters.")
+    evidence_problems(p, item.evidence)
+    return p.items
+
+
+def notice_present_fields(item: NoticeInput, *, has_identity: bool, has_email: bool) -> frozenset[str]:
+    """The policy's NoticeField names this notice supplies."""
+    present = {"registration_number"}  # the right relied on always carries its registration number
+    if item.explanation.strip():
+        present.add("explanation")
+    if item.statements.good_faith:
+        present.add("good_faith_statement")
+    if item.statements.accuracy:
+        present.add("accuracy_statement")
+    if item.statements.authority:
+        present.add("authority_statement")
+    if item.signature and item.signature.strip():
+        present.add("signature")
+    if has_identity:
+        present.add("complainant_identity")
+    if has_email:
+        present.add("contact_email")
+    if item.listing_ids or item.listing_external_ids:
+        present.add("listing_urls")
+    return frozenset(present)
+
+
+def declaration_present_fields(item: DeclarationInput, *, has_identity: bool, has_email: bool,
+                               has_address: bool, has_phone: bool) -> frozenset[str]:
+    present = {"grounds", "listing_urls"}
+    if item.explanation.strip():
+        present.add("explanation")
+    if item.statements.good_faith:
+        present.add("good_faith_statement")
+    if item.statements.accuracy:
+        present.add("accuracy_statement")
+    if item.signature and item.signature.strip():
+        present.add("signature")
+    if item.consent_to_jurisdiction:
+        present.add("consent_to_jurisdiction")
+    for flag, name in ((has_identity, "merchant_identity"), (has_email, "contact_email"),
+                       (has_address, "contact_address"), (has_phone, "contact_phone")):
+        if flag:
+            present.add(name)
+    return frozenset(present)

@@ -1,0 +1,196 @@
+"""Applying case transitions: each one records its decision and its effects are collected, then written
+in bulk (one statement per kind of write), so one case and a batch of a thousand take the same path."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from domain.calendar import Window
+from domain.cases import CaseEvent, CaseState, Effect, apply
+from domain.decisions import DecisionDraft, Reason, RuleRecord
+from domain.errors import Conflict
+from domain.ids import new_id
+from domain.notices import Case, Measure, MeasureRequest, MeasureStatus
+from domain.policies import PolicyInForce
+from domain.ports import UnitOfWork
+
+OUTCOME_STATES = frozenset({CaseState.REJECTED, CaseState.RESTORED, CaseState.UPHELD, CaseState.SETTLED,
+                            CaseState.WITHDRAWN})
+
+CLARIFICATION_EXPIRY = "clarification_expiry"
+DECLARATION_DEADLINE = "declaration_deadline"
+WINDOW_END = "window_end"
+
+
+@dataclass
+class _Effects:
+    measures: list[Measure] = field(default_factory=list)
+    lift: list[Case] = field(default_factory=list)
+    end: list[Case] = field(default_factory=list)
+    schedule: list[tuple[str, UUID, datetime, dict[str, Any]]] = field(default_factory=list)
+    cancel: dict[str, list[UUID]] = field(default_factory=lambda: defaultdict(list))
+    pause: list[UUID] = field(default_factory=list)
+    resume: list[UUID] = field(default_factory=list)
+    listings: set[UUID] = field(default_factory=set)
+
+
+class CaseWork:
+    """One use case's worth of case transitions under one policy version and one actor."""
+
+    def __init__(self, uow: UnitOfWork, policy: PolicyInForce, actor: str, *, automated: bool = False) -> None:
+        self.uow = uow
+        self.policy = policy
+        self.actor = actor
+        self.automated = automated
+        self.now = uow.clock.now()
+        self._fx = _Effects()
+        self._new: dict[UUID, Case] = {}
+        self._changed: dict[UUID, tuple[Case, int]] = {}
+
+    # -- recording -------------------------------------------------------------------------------
+
+    def add_new(self, case: Case) -> None:
+        self._new[case.id] = case
+
+    def transition(
+        self,
+        case: Case,
+        event: CaseEvent,
+        *,
+        reasons: Sequence[Reason] = (),
+        rules: Sequence[RuleRecord] = (),
+        reason_text: str = "",
+        measures: Sequence[MeasureRequest] = (),
+        window: Window | None = None,
+        keep_measures: bool = True,
+        automated: bool | None = None,
+        actor: str | None = None,
+    ) -> Case:
+        """Apply one event (raises InvalidTransition), record its decision, collect its effects."""
+        t = apply(case.status, event, keep_measures=keep_measures)
+        updated = replace(case, status=t.status, updated_at=self.now)
+        if t.status.state in OUTCOME_STATES:
+            updated = replace(updated, outcome_at=self.now)
+        if window is not None:
+            updated = replace(updated, window_starts_at=window.starts_at, window_earliest_end_at=window.earliest_end_at,
+                              window_ends_at=window.ends_at)
+        self.uow.decisions.record(DecisionDraft(
+            subject_type="case", subject_id=case.id, case_id=case.id, kind=f"case.{event.value}",
+            outcome=t.status.state.value, actor=actor or self.actor,
+            automated=self.automated if automated is None else automated, policy_version=self.policy.version,
+            rules=tuple(rules), reasons=tuple(reasons), reason_text=reason_text,
+        ))
+        self.uow.outbox.add("case.state_changed", {
+            "case_id": str(case.id), "notice_id": str(case.notice_id), "listing_id": str(case.listing_id),
+            "from": case.state.value, "to": t.status.state.value, "event": event.value,
+        }, ordering_key=str(case.id))
+        for effect in t.effects:
+            self._collect(updated, effect, measures, window)
+        self._remember(case, updated)
+        return updated
+
+    def close_if_ended(self, case: Case) -> Case:
+        """Outcomes close at once: the result decision and notifications are already recorded."""
+        if case.state in OUTCOME_STATES:
+            return self.transition(case, CaseEvent.CLOSE, automated=True, actor="automated:case.close",
+                                   reason_text="Closed after its outcome.")
+        return case
+
+    def _remember(self, before: Case, after: Case) -> None:
+        if after.id in self._new:
+            self._new[after.id] = after
+        elif after.id in self._changed:
+            self._changed[after.id] = (after, self._changed[after.id][1])
+        else:
+            self._changed[after.id] = (after, before.revision)
+
+    def _collect(self, case: Case, effect: Effect, measures: Sequence[MeasureRequest], window: Window | None) -> None:
+        fx, now, policy = self._fx, self.now, self.policy.policy
+        if effect is Effect.REQUEST_MEASURES:
+            for m in measures:
+                measure = Measure(
+                    id=new_id(), case_id=case.id, listing_id=case.listing_id, type=m.type,
+                    territorial_scope=m.territorial_scope, status=MeasureStatus.REQUESTED, automated=self.automated,
+                    requested_at=now, applied_at=None, failed_reason=None, lifted_at=None, end_date=m.end_date,
+                )
+                fx.measures.append(measure)
+                self.uow.outbox.add("measure.requested", {
+                    "measure_id": str(measure.id), "case_id": str(case.id), "listing_id": str(case.listing_id),
+                    "type": m.type.value, "territorial_scope": list(m.territorial_scope),
+                    "end_date": m.end_date.isoformat() if m.end_date else None,
+                }, ordering_key=str(case.id))
+        elif effect is Effect.LIFT_MEASURES:
+            fx.lift.append(case)
+            fx.listings.add(case.listing_id)
+        elif effect is Effect.END_MEASURES:
+            fx.end.append(case)
+            fx.listings.add(case.listing_id)
+        elif effect is Effect.FORWARD_NOTICE:
+            self.uow.outbox.add("notice.forwarded", {
+                "case_id": str(case.id), "notice_id": str(case.notice_id), "merchant_id": str(case.merchant_id),
+                "listing_id": str(case.listing_id),
+            }, ordering_key=str(case.id))
+        elif effect is Effect.FORWARD_DECLARATION:
+            self.uow.outbox.add("declaration.forwarded", {
+                "case_id": str(case.id), "notice_id": str(case.notice_id),
+                "declaration_id": str(case.declaration_id) if case.declaration_id else None,
+            }, ordering_key=str(case.id))
+        elif effect is Effect.REQUEST_CLARIFICATION:
+            self.uow.outbox.add("notice.clarification_requested", {
+                "case_id": str(case.id), "notice_id": str(case.notice_id),
+            }, ordering_key=str(case.id))
+        elif effect is Effect.START_CLARIFICATION_DEADLINE:
+            days = policy.notices.clarification.window_days
+            fx.schedule.append((CLARIFICATION_EXPIRY, case.id, now + timedelta(days=days), {}))
+        elif effect is Effect.CANCEL_CLARIFICATION_DEADLINE:
+            fx.cancel[CLARIFICATION_EXPIRY].append(case.id)
+        elif effect is Effect.START_DECLARATION_DEADLINE:
+            declare_within = policy.notices.declaration_deadline_days
+            if declare_within is not None:
+                fx.schedule.append((DECLARATION_DEADLINE, case.id, now + timedelta(days=declare_within), {}))
+        elif effect is Effect.CANCEL_DECLARATION_DEADLINE:
+            fx.cancel[DECLARATION_DEADLINE].append(case.id)
+        elif effect is Effect.START_WINDOW:
+            assert window is not None, "START_WINDOW needs the computed window"
+            if window.ends_at > now:  # a window that is already over (no-window policies) needs no timer
+                fx.schedule.append((WINDOW_END, case.id, window.ends_at, {"explanation": list(window.explanation)}))
+        elif effect is Effect.CANCEL_WINDOW:
+            fx.cancel[WINDOW_END].append(case.id)
+        elif effect is Effect.PAUSE_DEADLINES:
+            fx.pause.append(case.id)
+        elif effect is Effect.RESUME_DEADLINES:
+            fx.resume.append(case.id)
+        # RECORD_STRIKE_CANDIDATE / VOID_STRIKE_CANDIDATE: strikes are derived from these decisions
+        # by the repeat-infringer rule; nothing to write here.
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    async def finish(self) -> None:
+        uow, fx = self.uow, self._fx
+        await uow.cases.insert_many(list(self._new.values()))
+        for case, expected in self._changed.values():
+            if not await uow.cases.save(case, expected):
+                raise Conflict("The case was changed by someone else at the same time; reload it and try again.",
+                               "caseId")
+        await uow.measures.insert_many(fx.measures)
+        for cases, status, topic in ((fx.lift, MeasureStatus.LIFTED, "measure.lifted"),
+                                     (fx.end, MeasureStatus.ENDED, "measure.ended")):
+            if cases:
+                for m in await uow.measures.end_for_cases([c.id for c in cases], status, self.now):
+                    uow.outbox.add(topic, {"measure_id": str(m.id), "case_id": str(m.case_id),
+                                           "listing_id": str(m.listing_id), "type": m.type.value,
+                                           "was": "applied" if m.applied_at else "requested"},
+                                   ordering_key=str(m.case_id))
+        for kind, ids in fx.cancel.items():
+            await uow.deadlines.cancel(ids, [kind])
+        if fx.pause:
+            await uow.deadlines.pause(fx.pause, self.now)
+        if fx.resume:
+            await uow.deadlines.resume(fx.resume, self.now)
+        await uow.deadlines.schedule(fx.schedule)
+        await uow.measures.refresh_listings(list(fx.listings))

@@ -1,0 +1,241 @@
+"""Use cases for non-infringement declarations, their delivery, the waiting window and action proofs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from uuid import UUID
+
+from domain.calendar import Window, compute_window
+from domain.cases import CaseEvent, CaseState
+from domain.decisions import AUTOMATED, DecisionDraft, Reason, RuleRecord
+from domain.errors import Conflict, FieldProblem, InvalidInput, NotFound, PolicyViolation
+from domain.ids import new_id
+from domain.notices import (
+    ActionProofInput,
+    Case,
+    Declaration,
+    DeclarationInput,
+    DeclarationStatus,
+    Problems,
+    declaration_present_fields,
+    evidence_problems,
+)
+from domain.policies import PolicyInForce
+from domain.policy import WindowStart
+from domain.policy_eval import evaluate_declaration
+from domain.ports import UnitOfWork
+from domain.services.case_work import CaseWork
+from domain.services.notices import REVIEWERS, SUBMITTERS
+from domain.tenancy import Principal
+
+
+async def _cases(uow: UnitOfWork, case_ids: Sequence[UUID], field: str = "caseIds") -> list[Case]:
+    if not case_ids:
+        raise InvalidInput("Name at least one case.", field)
+    if len(case_ids) > 300:
+        raise InvalidInput("At most 300 cases at once.", field)
+    found = await uow.cases.get_many(list(dict.fromkeys(case_ids)))
+    missing = [FieldProblem(f"{field}.{n}", "No such case.", "not_found") for n, c in enumerate(found) if c is None]
+    if missing:
+        raise InvalidInput.from_problems(missing)
+    return [c for c in found if c is not None]
+
+
+async def submit_declaration(uow: UnitOfWork, principal: Principal, data: DeclarationInput) -> Declaration:
+    """A merchant declares non-infringement for one or more of its cases (ECL 43, DMCA 512(g), DSA Art 20)."""
+    principal.require(*SUBMITTERS)
+    cases = await _cases(uow, data.case_ids)
+    merchants = {c.merchant_id for c in cases}
+    if len(merchants) != 1:
+        raise InvalidInput("A declaration covers cases of one merchant only.", "caseIds")
+    wrong = [FieldProblem(f"caseIds.{n}", f"The case is {c.state.value}; a declaration answers applied measures.")
+             for n, c in enumerate(cases) if c.state is not CaseState.MEASURES_APPLIED or c.declaration_id]
+    if wrong:
+        raise Conflict(wrong[0].message, wrong[0].field)
+    p = Problems()
+    if len(data.explanation) > 20_000:
+        p.add("explanation", "At most 20000 characters.")
+    evidence_problems(p, data.evidence)
+    if p.items:
+        raise InvalidInput.from_problems(p.items)
+    in_force = await uow.policies.in_force()
+    merchant_id = merchants.pop()
+    name, email, address, phone = (await uow.parties.contact_flags([merchant_id])).get(
+        merchant_id, (False, False, False, False))
+    [notice] = await uow.notices.get_many([cases[0].notice_id])
+    assert notice is not None
+    [right] = await uow.ip_rights.get_many([notice.ip_right_id])
+    assessment = evaluate_declaration(
+        in_force.policy,
+        declaration_present_fields(data, has_identity=name, has_email=email, has_address=address, has_phone=phone),
+        frozenset(e.kind for e in data.evidence), right_type=right.type.value if right else None,
+    )
+    if assessment.outcome != "accept_for_review":
+        raise PolicyViolation.from_problems(assessment.problems)
+    now = uow.clock.now()
+    declaration = Declaration(
+        id=new_id(), merchant_id=merchant_id, grounds=data.grounds, explanation=data.explanation,
+        evidence=data.evidence, statements=data.statements, status=DeclarationStatus.SUBMITTED,
+        policy_version=in_force.version, received_at=now, reviewed_at=None, forwarded_at=None, delivered_at=None,
+        case_ids=tuple(c.id for c in cases),
+    )
+    await uow.declarations.insert(declaration, {}, data.idempotency_key)
+    rules = [RuleRecord(h.rule_id, h.passed, dict(h.inputs)) for h in assessment.hits]
+    uow.decisions.record(DecisionDraft(
+        subject_type="declaration", subject_id=declaration.id, kind="declaration.receive", outcome="submitted",
+        actor=principal.actor, automated=False, policy_version=in_force.version, rules=rules,
+    ))
+    uow.outbox.add("declaration.received", {"declaration_id": str(declaration.id),
+                                            "case_ids": [str(c.id) for c in cases]}, ordering_key=str(cases[0].id))
+    if not assessment.review_required:
+        cases = [replace(c, declaration_id=declaration.id) for c in cases]
+        await _accept(uow, in_force, declaration, cases, f"{AUTOMATED}:declarations.review_required",
+                      automated=True, immediate=assessment.immediate_restore, rules=rules)
+    return await _declaration(uow, declaration.id)
+
+
+async def review_declaration(uow: UnitOfWork, principal: Principal, declaration_id: UUID, accept: bool,
+                             reasons: Sequence[Reason], reason_text: str = "") -> Declaration:
+    principal.require(*REVIEWERS)
+    declaration = await _declaration(uow, declaration_id)
+    if declaration.status is not DeclarationStatus.SUBMITTED:
+        raise Conflict(f"The declaration was already {declaration.status.value}.", "declarationId")
+    in_force = await uow.policies.in_force()
+    cases = await uow.cases.by_declaration(declaration_id)
+    if accept:
+        [notice] = await uow.notices.get_many([cases[0].notice_id])
+        assert notice is not None
+        [right] = await uow.ip_rights.get_many([notice.ip_right_id])
+        immediate = right is not None and right.type in in_force.policy.declarations.immediate_restore
+        await _accept(uow, in_force, declaration, cases, principal.actor, automated=False, immediate=immediate,
+                      reasons=reasons, reason_text=reason_text)
+    else:
+        if not reasons:
+            raise InvalidInput("Give at least one reason code for a rejection.", "reasons")
+        await uow.declarations.set_status(declaration_id, DeclarationStatus.REJECTED, uow.clock.now())
+        uow.decisions.record(DecisionDraft(
+            subject_type="declaration", subject_id=declaration_id, kind="declaration.review", outcome="rejected",
+            actor=principal.actor, automated=False, policy_version=in_force.version, reasons=tuple(reasons),
+            reason_text=reason_text,
+        ))
+        # The cases are free to be answered again with a better declaration.
+        for case in cases:
+            await uow.cases.save(replace(case, declaration_id=None, updated_at=uow.clock.now()), case.revision)
+        uow.outbox.add("declaration.rejected", {"declaration_id": str(declaration_id)},
+                       ordering_key=str(cases[0].id) if cases else None)
+    return await _declaration(uow, declaration_id)
+
+
+async def _accept(uow: UnitOfWork, in_force: PolicyInForce, declaration: Declaration, cases: Sequence[Case],
+                  actor: str, *, automated: bool, immediate: bool, rules: Sequence[RuleRecord] = (),
+                  reasons: Sequence[Reason] = (), reason_text: str = "") -> None:
+    now = uow.clock.now()
+    await uow.declarations.set_status(declaration.id, DeclarationStatus.ACCEPTED, now)
+    uow.decisions.record(DecisionDraft(
+        subject_type="declaration", subject_id=declaration.id, kind="declaration.review", outcome="accepted",
+        actor=actor, automated=automated, policy_version=in_force.version, rules=tuple(rules),
+        reasons=tuple(reasons), reason_text=reason_text,
+    ))
+    await uow.declarations.mark_forwarded(declaration.id, now)
+    window_rule = in_force.policy.declarations.window
+    work = CaseWork(uow, in_force, actor, automated=automated)
+    declared = [work.transition(c, CaseEvent.ACCEPT_DECLARATION, rules=rules, reasons=reasons,
+                                reason_text=reason_text) for c in cases]
+    if window_rule is None or immediate:
+        # No waiting window (DSA: decided on the merits; CN copyright Art 17: restore at once).
+        why = "immediate restore for this right type" if immediate else "the policy has no waiting window"
+        for case in declared:
+            case = work.transition(case, CaseEvent.DELIVER_DECLARATION, window=Window(now, now, now, now.date(), ()),
+                                   automated=True, actor=f"{AUTOMATED}:declarations.window", reason_text=why)
+            work.close_if_ended(work.transition(case, CaseEvent.WINDOW_EXPIRED, automated=True,
+                                                actor=f"{AUTOMATED}:declarations.window", reason_text=why))
+    elif window_rule.starts_on is WindowStart.RECEIVED:
+        # DMCA 512(g): the clock runs from the provider's receipt of the counter-notice.
+        window = await _window(uow, in_force, declaration.received_at)
+        for case in declared:
+            work.transition(case, CaseEvent.DELIVER_DECLARATION, window=window, automated=True,
+                            actor=f"{AUTOMATED}:declarations.window.starts_on",
+                            reason_text="The window runs from receipt of the declaration.")
+    await work.finish()
+
+
+async def _window(uow: UnitOfWork, in_force: PolicyInForce, start: datetime) -> Window:
+    rule = in_force.policy.declarations.window
+    assert rule is not None
+    tenant = await uow.tenants.get_current()
+    return compute_window(start, rule.to_window_rule(), tenant.timezone, uow.calendar(tenant.holiday_country))
+
+
+async def confirm_delivery(uow: UnitOfWork, principal: Principal, declaration_id: UUID,
+                           delivered_at: datetime | None) -> Declaration:
+    """The forwarded declaration reached the complainant (ECL 43: the 15 days run from arrival)."""
+    principal.require(*SUBMITTERS)
+    declaration = await _declaration(uow, declaration_id)
+    if declaration.status is not DeclarationStatus.ACCEPTED:
+        raise Conflict("Only an accepted, forwarded declaration can be delivered.", "declarationId")
+    now = uow.clock.now()
+    at = delivered_at or now
+    if at.tzinfo is None:
+        raise InvalidInput("deliveredAt needs a timezone offset.", "deliveredAt")
+    if declaration.forwarded_at and at < declaration.forwarded_at:
+        raise InvalidInput("A declaration cannot arrive before it was forwarded.", "deliveredAt")
+    if at > now:
+        raise InvalidInput("deliveredAt is in the future.", "deliveredAt")
+    cases = [c for c in await uow.cases.by_declaration(declaration_id) if c.state is CaseState.DECLARED]
+    if not cases:
+        raise Conflict("No case of this declaration is waiting for delivery.", "declarationId")
+    in_force = await uow.policies.in_force()
+    window = await _window(uow, in_force, at)
+    await uow.declarations.mark_delivered(declaration_id, at)
+    work = CaseWork(uow, in_force, principal.actor)
+    for case in cases:
+        work.transition(case, CaseEvent.DELIVER_DECLARATION, window=window,
+                        rules=[RuleRecord("declarations.window", True,
+                                          {"delivered_at": at.isoformat(), "ends_at": window.ends_at.isoformat(),
+                                           "explanation": list(window.explanation)})])
+    await work.finish()
+    return await _declaration(uow, declaration_id)
+
+
+async def submit_action_proof(uow: UnitOfWork, principal: Principal, data: ActionProofInput) -> list[Case]:
+    """The complainant shows a complaint or lawsuit was filed within the window: measures stay (upheld)."""
+    principal.require(*SUBMITTERS)
+    cases = await _cases(uow, data.case_ids)
+    p = Problems()
+    if not data.authority.strip():
+        p.add("authority", "Name the court or authority.", "required")
+    if not data.reference.strip():
+        p.add("reference", "Give the case or filing reference.", "required")
+    if not data.evidence:
+        p.add("evidence", "Attach the filing as evidence.", "required")
+    evidence_problems(p, data.evidence)
+    now = uow.clock.now()
+    if data.filed_on > now.date():
+        p.add("filedOn", "The filing date is in the future.")
+    if p.items:
+        raise InvalidInput.from_problems(p.items)
+    late = [FieldProblem(f"caseIds.{n}", f"The case is {c.state.value}, not within its waiting window.")
+            for n, c in enumerate(cases) if c.state is not CaseState.WAITING
+            or (c.window_ends_at is not None and now >= c.window_ends_at)]
+    if late:
+        raise Conflict(late[0].message, late[0].field)
+    in_force = await uow.policies.in_force()
+    await uow.proofs.insert_many([
+        (new_id(), c.id, data.kind.value, data.authority, data.reference, data.filed_on,
+         [e.as_json() for e in data.evidence], now) for c in cases])
+    work = CaseWork(uow, in_force, principal.actor, automated=False)
+    for case in cases:
+        upheld = work.transition(case, CaseEvent.ACCEPT_ACTION_PROOF, reasons=[
+            Reason(f"action_proof.{data.kind.value}", f"{data.authority} {data.reference}")])
+        work.close_if_ended(upheld)
+    await work.finish()
+    return [c for c in await uow.cases.get_many([c.id for c in cases]) if c is not None]
+
+
+async def _declaration(uow: UnitOfWork, declaration_id: UUID) -> Declaration:
+    d = await uow.declarations.get(declaration_id)
+    if d is None:
+        raise NotFound("Declaration", "declarationId")
+    return d

@@ -1,0 +1,404 @@
+"""All SQL for notices, cases, measures, declarations, action proofs, deadlines and decision reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+from opentelemetry import propagate
+
+from domain.cases import CaseState, CaseStatus
+from domain.decisions import Decision
+from domain.ids import new_id
+from domain.notices import (
+    Case,
+    Declaration,
+    DeclarationGround,
+    DeclarationStatus,
+    Evidence,
+    Measure,
+    MeasureStatus,
+    Notice,
+    Statements,
+)
+from domain.policy import MeasureType
+
+
+class _Repo:
+    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _evidence(items: Any) -> tuple[Evidence, ...]:
+    return tuple(Evidence(e["kind"], e.get("uri"), e.get("sha256"), e.get("description") or "") for e in items or ())
+
+
+def _statements(s: Mapping[str, Any] | None) -> Statements:
+    s = s or {}
+    return Statements(bool(s.get("good_faith")), bool(s.get("accuracy")), bool(s.get("authority")))
+
+
+# ----- notices -----------------------------------------------------------------------------------
+
+_NOTICE_COLS = ("id, complainant_id, agent_id, ip_right_id, reason_code, explanation, evidence, statements, signature,"
+                " channel, idempotency_key, policy_version, trusted, received_at")
+
+
+def notice_from_row(r: asyncpg.Record) -> Notice:
+    return Notice(
+        id=r["id"], complainant_id=r["complainant_id"], agent_id=r["agent_id"], ip_right_id=r["ip_right_id"],
+        reason_code=r["reason_code"], explanation=r["explanation"], evidence=_evidence(r["evidence"]),
+        statements=_statements(r["statements"]), signature=r["signature"], channel=r["channel"],
+        idempotency_key=r["idempotency_key"], policy_version=r["policy_version"], trusted=r["trusted"],
+        received_at=r["received_at"],
+    )
+
+
+class NoticeRepo(_Repo):
+    async def insert_many(self, notices: Sequence[Notice]) -> None:
+        if not notices:
+            return
+        await self.conn.execute(
+            "INSERT INTO notices (tenant_id, id, complainant_id, agent_id, ip_right_id, reason_code, explanation,"
+            " evidence, statements, signature, channel, idempotency_key, policy_version, trusted, received_at)"
+            " SELECT $1, u.id, u.complainant_id, u.agent_id, u.ip_right_id, u.reason_code, u.explanation,"
+            "   u.evidence::jsonb, u.statements::jsonb, u.signature, u.channel, u.idempotency_key, u.policy_version,"
+            "   u.trusted, u.received_at"
+            " FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[],"
+            "   $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::bool[], $15::timestamptz[])"
+            " AS u(id, complainant_id, agent_id, ip_right_id, reason_code, explanation, evidence, statements,"
+            "   signature, channel, idempotency_key, policy_version, trusted, received_at)",
+            self.tenant_id,
+            [n.id for n in notices], [n.complainant_id for n in notices], [n.agent_id for n in notices],
+            [n.ip_right_id for n in notices], [n.reason_code for n in notices], [n.explanation for n in notices],
+            [_json([e.as_json() for e in n.evidence]) for n in notices],
+            [_json(n.statements.as_json()) for n in notices], [n.signature for n in notices],
+            [n.channel for n in notices], [n.idempotency_key for n in notices],
+            [n.policy_version for n in notices], [n.trusted for n in notices], [n.received_at for n in notices],
+        )
+
+    async def get_many(self, ids: Sequence[UUID]) -> list[Notice | None]:
+        rows = await self.conn.fetch(f"SELECT {_NOTICE_COLS} FROM notices WHERE id = any($1::uuid[])", list(ids))
+        found = {r["id"]: notice_from_row(r) for r in rows}
+        return [found.get(i) for i in ids]
+
+    async def update_content(self, notice: Notice) -> None:
+        await self.conn.execute(
+            "UPDATE notices SET explanation = $2, evidence = $3, statements = $4, signature = $5 WHERE id = $1",
+            notice.id, notice.explanation, [e.as_json() for e in notice.evidence], notice.statements.as_json(),
+            notice.signature,
+        )
+
+
+# ----- cases -------------------------------------------------------------------------------------
+
+_CASE_COLS = ("id, notice_id, listing_id, merchant_id, state, suspended_from, measures_active, priority,"
+              " review_due_at, declaration_id, window_starts_at, window_earliest_end_at, window_ends_at, outcome_at,"
+              " created_at, updated_at, revision")
+
+
+def case_from_row(r: asyncpg.Record) -> Case:
+    suspended_from = CaseState(r["suspended_from"]) if r["suspended_from"] else None
+    return Case(
+        id=r["id"], notice_id=r["notice_id"], listing_id=r["listing_id"], merchant_id=r["merchant_id"],
+        status=CaseStatus(CaseState(r["state"]), suspended_from, r["measures_active"]), priority=r["priority"],
+        review_due_at=r["review_due_at"], declaration_id=r["declaration_id"], window_starts_at=r["window_starts_at"],
+        window_earliest_end_at=r["window_earliest_end_at"], window_ends_at=r["window_ends_at"],
+        outcome_at=r["outcome_at"], created_at=r["created_at"], updated_at=r["updated_at"], revision=r["revision"],
+    )
+
+
+class CaseRepo(_Repo):
+    async def insert_many(self, cases: Sequence[Case]) -> None:
+        if not cases:
+            return
+        await self.conn.execute(
+            "INSERT INTO cases (tenant_id, id, notice_id, listing_id, merchant_id, state, measures_active, priority,"
+            " review_due_at, created_at, updated_at)"
+            " SELECT $1, u.id, u.notice_id, u.listing_id, u.merchant_id, u.state, u.measures_active, u.priority,"
+            "   u.review_due_at, u.created_at, u.created_at"
+            " FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::bool[], $8::smallint[],"
+            "   $9::timestamptz[], $10::timestamptz[])"
+            " AS u(id, notice_id, listing_id, merchant_id, state, measures_active, priority, review_due_at,"
+            "   created_at)",
+            self.tenant_id, [c.id for c in cases], [c.notice_id for c in cases], [c.listing_id for c in cases],
+            [c.merchant_id for c in cases], [c.state.value for c in cases],
+            [c.status.measures_active for c in cases], [c.priority for c in cases],
+            [c.review_due_at for c in cases], [c.created_at for c in cases],
+        )
+
+    async def get_many(self, ids: Sequence[UUID]) -> list[Case | None]:
+        rows = await self.conn.fetch(f"SELECT {_CASE_COLS} FROM cases WHERE id = any($1::uuid[])", list(ids))
+        found = {r["id"]: case_from_row(r) for r in rows}
+        return [found.get(i) for i in ids]
+
+    async def by_notice(self, notice_id: UUID) -> list[Case]:
+        rows = await self.conn.fetch(f"SELECT {_CASE_COLS} FROM cases WHERE notice_id = $1 ORDER BY id", notice_id)
+        return [case_from_row(r) for r in rows]
+
+    async def by_declaration(self, declaration_id: UUID) -> list[Case]:
+        rows = await self.conn.fetch(
+            f"SELECT {_CASE_COLS} FROM cases WHERE declaration_id = $1 ORDER BY id", declaration_id)
+        return [case_from_row(r) for r in rows]
+
+    async def save(self, case: Case, expected_revision: int) -> bool:
+        """Write the case if nobody changed it since it was read (optimistic concurrency)."""
+        status = await self.conn.execute(
+            "UPDATE cases SET state = $3, suspended_from = $4, measures_active = $5, review_due_at = $6,"
+            " declaration_id = $7, window_starts_at = $8, window_earliest_end_at = $9, window_ends_at = $10,"
+            " outcome_at = $11, updated_at = $12, revision = revision + 1 WHERE id = $1 AND revision = $2",
+            case.id, expected_revision, case.state.value,
+            case.status.suspended_from.value if case.status.suspended_from else None, case.status.measures_active,
+            case.review_due_at, case.declaration_id, case.window_starts_at, case.window_earliest_end_at,
+            case.window_ends_at, case.outcome_at, case.updated_at,
+        )
+        return bool(status == "UPDATE 1")
+
+    async def page(self, after: UUID | None, first: int, states: Sequence[str] | None,
+                   notice_id: UUID | None, listing_id: UUID | None) -> list[Case]:
+        rows = await self.conn.fetch(
+            f"SELECT {_CASE_COLS} FROM cases WHERE ($1::uuid IS NULL OR id > $1)"
+            " AND ($3::text[] IS NULL OR state = any($3)) AND ($4::uuid IS NULL OR notice_id = $4)"
+            " AND ($5::uuid IS NULL OR listing_id = $5) ORDER BY id LIMIT $2",
+            after, first, list(states) if states else None, notice_id, listing_id,
+        )
+        return [case_from_row(r) for r in rows]
+
+    async def review_queue(self, after: tuple[int, datetime, UUID] | None, first: int,
+                           states: Sequence[str], right_type: str | None) -> list[Case]:
+        """Priority first (trusted notifiers), then the review SLA due soonest; keyset on all three."""
+        rows = await self.conn.fetch(
+            f"SELECT {', '.join('c.' + c.strip() for c in _CASE_COLS.split(','))} FROM cases c"
+            " JOIN notices n ON n.tenant_id = c.tenant_id AND n.id = c.notice_id"
+            " JOIN ip_rights r ON r.tenant_id = n.tenant_id AND r.id = n.ip_right_id"
+            " WHERE c.state = any($1::text[]) AND ($2::text IS NULL OR r.type = $2)"
+            "   AND ($3::smallint IS NULL OR (-c.priority, c.review_due_at, c.id) > (-$3::smallint, $4, $5))"
+            " ORDER BY c.priority DESC, c.review_due_at, c.id LIMIT $6",
+            list(states), right_type, after[0] if after else None, after[1] if after else None,
+            after[2] if after else None, first,
+        )
+        return [case_from_row(r) for r in rows]
+
+
+# ----- measures ----------------------------------------------------------------------------------
+
+_MEASURE_COLS = ("id, case_id, listing_id, type, territorial_scope, status, automated, requested_at, applied_at,"
+                 " failed_reason, lifted_at, end_date")
+
+
+def measure_from_row(r: asyncpg.Record) -> Measure:
+    return Measure(
+        id=r["id"], case_id=r["case_id"], listing_id=r["listing_id"], type=MeasureType(r["type"]),
+        territorial_scope=tuple(r["territorial_scope"]), status=MeasureStatus(r["status"]), automated=r["automated"],
+        requested_at=r["requested_at"], applied_at=r["applied_at"], failed_reason=r["failed_reason"],
+        lifted_at=r["lifted_at"], end_date=r["end_date"],
+    )
+
+
+class MeasureRepo(_Repo):
+    async def insert_many(self, measures: Sequence[Measure]) -> None:
+        if not measures:
+            return
+        await self.conn.execute(
+            "INSERT INTO measures (tenant_id, id, case_id, listing_id, type, territorial_scope, status, automated,"
+            " requested_at, end_date)"
+            " SELECT $1, u.id, u.case_id, u.listing_id, u.type, string_to_array(u.scope, ','), u.status, u.automated,"
+            "   u.requested_at, u.end_date"
+            " FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::bool[],"
+            "   $9::timestamptz[], $10::date[]) AS u(id, case_id, listing_id, type, scope, status, automated,"
+            "   requested_at, end_date)",
+            self.tenant_id, [m.id for m in measures], [m.case_id for m in measures], [m.listing_id for m in measures],
+            [m.type.value for m in measures], [",".join(m.territorial_scope) for m in measures],
+            [m.status.value for m in measures], [m.automated for m in measures],
+            [m.requested_at for m in measures], [m.end_date for m in measures],
+        )
+
+    async def get(self, measure_id: UUID) -> Measure | None:
+        r = await self.conn.fetchrow(f"SELECT {_MEASURE_COLS} FROM measures WHERE id = $1", measure_id)
+        return measure_from_row(r) if r else None
+
+    async def by_cases(self, case_ids: Sequence[UUID]) -> list[Measure]:
+        rows = await self.conn.fetch(
+            f"SELECT {_MEASURE_COLS} FROM measures WHERE case_id = any($1::uuid[]) ORDER BY id", list(case_ids))
+        return [measure_from_row(r) for r in rows]
+
+    async def mark(self, measure_id: UUID, status: MeasureStatus, at: datetime, reason: str | None) -> Measure | None:
+        r = await self.conn.fetchrow(
+            "UPDATE measures SET status = $2, applied_at = CASE WHEN $2 = 'applied' THEN $3 ELSE applied_at END,"
+            " failed_reason = CASE WHEN $2 = 'failed' THEN $4 ELSE failed_reason END"
+            f" WHERE id = $1 AND status = 'requested' RETURNING {_MEASURE_COLS}",
+            measure_id, status.value, at, reason,
+        )
+        return measure_from_row(r) if r else None
+
+    async def end_for_cases(self, case_ids: Sequence[UUID], status: MeasureStatus, at: datetime) -> list[Measure]:
+        """Lift (or end) every requested or applied measure of the cases; returns those changed."""
+        rows = await self.conn.fetch(
+            "UPDATE measures SET status = $2, lifted_at = $3 WHERE case_id = any($1::uuid[])"
+            f" AND status IN ('requested', 'applied') RETURNING {_MEASURE_COLS}",
+            list(case_ids), status.value, at,
+        )
+        return [measure_from_row(r) for r in rows]
+
+    async def refresh_listings(self, listing_ids: Sequence[UUID]) -> None:
+        """A listing's restriction state is derived from its applied measures."""
+        if listing_ids:
+            await self.conn.execute(
+                "UPDATE listings l SET restriction_state = coalesce((SELECT string_agg(DISTINCT m.type, ','"
+                "   ORDER BY m.type) FROM measures m WHERE m.tenant_id = l.tenant_id AND m.listing_id = l.id"
+                "   AND m.status = 'applied'), 'none'), updated_at = now() WHERE l.id = any($1::uuid[])",
+                list(set(listing_ids)),
+            )
+
+
+# ----- declarations and proofs -------------------------------------------------------------------
+
+_DECL_COLS = ("id, merchant_id, grounds, explanation, evidence, statements, status, policy_version, received_at,"
+              " reviewed_at, forwarded_at, delivered_at")
+
+
+def declaration_from_row(r: asyncpg.Record, case_ids: Sequence[UUID] = ()) -> Declaration:
+    return Declaration(
+        id=r["id"], merchant_id=r["merchant_id"], grounds=DeclarationGround(r["grounds"]),
+        explanation=r["explanation"], evidence=_evidence(r["evidence"]), statements=_statements(r["statements"]),
+        status=DeclarationStatus(r["status"]), policy_version=r["policy_version"], received_at=r["received_at"],
+        reviewed_at=r["reviewed_at"], forwarded_at=r["forwarded_at"], delivered_at=r["delivered_at"],
+        case_ids=tuple(case_ids),
+    )
+
+
+class DeclarationRepo(_Repo):
+    async def insert(self, d: Declaration, identity: Mapping[str, Any], idempotency_key: str | None) -> None:
+        await self.conn.execute(
+            "INSERT INTO declarations (tenant_id, id, merchant_id, grounds, explanation, evidence, statements,"
+            " identity, status, policy_version, idempotency_key, received_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            self.tenant_id, d.id, d.merchant_id, d.grounds.value, d.explanation, [e.as_json() for e in d.evidence],
+            d.statements.as_json(), dict(identity), d.status.value, d.policy_version, idempotency_key, d.received_at,
+        )
+        await self.conn.execute(
+            "UPDATE cases SET declaration_id = $1 WHERE id = any($2::uuid[])", d.id, list(d.case_ids))
+
+    async def get(self, declaration_id: UUID) -> Declaration | None:
+        r = await self.conn.fetchrow(f"SELECT {_DECL_COLS} FROM declarations WHERE id = $1", declaration_id)
+        if r is None:
+            return None
+        case_ids = await self.conn.fetch("SELECT id FROM cases WHERE declaration_id = $1 ORDER BY id", declaration_id)
+        return declaration_from_row(r, [c["id"] for c in case_ids])
+
+    async def set_status(self, declaration_id: UUID, status: DeclarationStatus, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE declarations SET status = $2, reviewed_at = $3 WHERE id = $1", declaration_id, status.value, at)
+
+    async def mark_forwarded(self, declaration_id: UUID, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE declarations SET forwarded_at = coalesce(forwarded_at, $2) WHERE id = $1", declaration_id, at)
+
+    async def mark_delivered(self, declaration_id: UUID, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE declarations SET delivered_at = $2 WHERE id = $1", declaration_id, at)
+
+
+class ProofRepo(_Repo):
+    async def insert_many(self, rows: Sequence[tuple[UUID, UUID, str, str, str, Any, list[dict[str, Any]], datetime]]
+                          ) -> None:
+        await self.conn.executemany(
+            "INSERT INTO action_proofs (tenant_id, id, case_id, kind, authority, reference, filed_on, evidence,"
+            " submitted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            [(self.tenant_id, *r) for r in rows],
+        )
+
+
+# ----- deadlines ---------------------------------------------------------------------------------
+
+
+class DeadlineRepo(_Repo):
+    async def schedule(self, rows: Sequence[tuple[str, UUID, datetime, Mapping[str, Any]]]) -> None:
+        """(kind, subject id, due at, payload); the current trace context rides along to the scheduler."""
+        if not rows:
+            return
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        await self.conn.execute(
+            "INSERT INTO deadlines (tenant_id, id, kind, subject_id, due_at, payload, trace_context)"
+            " SELECT $1, u.id, u.kind, u.subject_id, u.due_at, u.payload::jsonb, $7::jsonb"
+            " FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::timestamptz[], $6::text[])"
+            "   AS u(id, kind, subject_id, due_at, payload)",
+            self.tenant_id, [new_id() for _ in rows], [r[0] for r in rows], [r[1] for r in rows],
+            [r[2] for r in rows], [_json(dict(r[3])) for r in rows], carrier,
+        )
+
+    async def cancel(self, subject_ids: Sequence[UUID], kinds: Sequence[str]) -> None:
+        await self.conn.execute(
+            "UPDATE deadlines SET status = 'cancelled' WHERE subject_id = any($1::uuid[]) AND kind = any($2::text[])"
+            " AND status IN ('pending', 'paused')",
+            list(subject_ids), list(kinds),
+        )
+
+    async def pause(self, subject_ids: Sequence[UUID], at: datetime) -> None:
+        """Stop the clock: remember how much time was left."""
+        await self.conn.execute(
+            "UPDATE deadlines SET status = 'paused', payload = payload || jsonb_build_object('remaining_s',"
+            " greatest(extract(epoch FROM due_at - $2), 0)) WHERE subject_id = any($1::uuid[]) AND status = 'pending'",
+            list(subject_ids), at,
+        )
+
+    async def resume(self, subject_ids: Sequence[UUID], at: datetime) -> list[tuple[str, UUID, datetime]]:
+        rows = await self.conn.fetch(
+            "UPDATE deadlines SET status = 'pending',"
+            " due_at = $2 + make_interval(secs => (payload->>'remaining_s')::float)"
+            " WHERE subject_id = any($1::uuid[]) AND status = 'paused' RETURNING kind, subject_id, due_at",
+            list(subject_ids), at,
+        )
+        return [(r["kind"], r["subject_id"], r["due_at"]) for r in rows]
+
+    async def pending_for(self, subject_id: UUID) -> list[tuple[str, datetime, str]]:
+        rows = await self.conn.fetch(
+            "SELECT kind, due_at, status FROM deadlines WHERE subject_id = $1 AND status IN ('pending', 'paused')"
+            " ORDER BY due_at", subject_id)
+        return [(r["kind"], r["due_at"], r["status"]) for r in rows]
+
+
+# ----- decision reads ----------------------------------------------------------------------------
+
+_DECISION_COLS = ("tenant_id, seq, id, subject_type, subject_id, case_id, kind, outcome, actor, automated,"
+                  " policy_version, rules, reasons, reason_text, trace_id, span_id, decided_at, prev_hash, hash")
+
+
+def decision_from_row(r: asyncpg.Record) -> Decision:
+    return Decision(
+        tenant_id=r["tenant_id"], seq=r["seq"], id=r["id"], subject_type=r["subject_type"],
+        subject_id=r["subject_id"], case_id=r["case_id"], kind=r["kind"], outcome=r["outcome"], actor=r["actor"],
+        automated=r["automated"], policy_version=r["policy_version"], rules=r["rules"], reasons=r["reasons"],
+        reason_text=r["reason_text"], trace_id=r["trace_id"], span_id=r["span_id"], decided_at=r["decided_at"],
+        prev_hash=bytes(r["prev_hash"]), hash=bytes(r["hash"]),
+    )
+
+
+class DecisionReadRepo(_Repo):
+    async def for_subject(self, subject_id: UUID, after_seq: int | None, first: int) -> list[Decision]:
+        rows = await self.conn.fetch(
+            f"SELECT {_DECISION_COLS} FROM decisions WHERE (subject_id = $1 OR case_id = $1)"
+            " AND ($2::bigint IS NULL OR seq > $2) ORDER BY seq LIMIT $3",
+            subject_id, after_seq, first,
+        )
+        return [decision_from_row(r) for r in rows]
+
+    async def get(self, decision_id: UUID) -> Decision | None:
+        r = await self.conn.fetchrow(f"SELECT {_DECISION_COLS} FROM decisions WHERE id = $1", decision_id)
+        return decision_from_row(r) if r else None
+
+    async def chain(self, after_seq: int, limit: int) -> list[Decision]:
+        rows = await self.conn.fetch(
+            f"SELECT {_DECISION_COLS} FROM decisions WHERE seq > $1 ORDER BY seq LIMIT $2", after_seq, limit)
+        return [decision_from_row(r) for r in rows]
+
