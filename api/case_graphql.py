@@ -22,6 +22,7 @@ from domain.decisions import Decision as DomainDecision
 from domain.decisions import Reason as DomainReason
 from domain.errors import InvalidInput
 from domain.policy import MeasureType as DomainMeasureType
+from domain.reference import check_batch_size
 from domain.services import declarations as declaration_service
 from domain.services import notices as notice_service
 from domain.tenancy import Role
@@ -415,6 +416,8 @@ class RejectCaseInput:
     case_id: strawberry.ID
     reasons: list[ReasonInput]
     text: str = ""
+    manifestly_unfounded: bool = strawberry.field(
+        default=False, description="Evident without substantive analysis; counts against the notifier (DSA Art 23).")
 
 
 @strawberry.input
@@ -574,7 +577,7 @@ class DeclarationSuccess:
 
 
 _Errors = (e.InvalidInputError | e.NotFoundError | e.ConflictError | e.PolicyViolationError
-           | e.InvalidTransitionError)
+           | e.InvalidTransitionError | e.RestrictedError)
 SubmitNoticePayload = Annotated[SubmitNoticeSuccess | _Errors | e.IdempotencyKeyReusedError,
                                 strawberry.union("SubmitNoticePayload")]
 SubmitNoticesPayload = Annotated[SubmitNoticesSuccess | e.InvalidInputError | e.PolicyViolationError,
@@ -609,7 +612,7 @@ def _queue_cursor(c: nd.Case) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _queue_after(cursor: str | None) -> tuple[int, datetime, UUID] | None:
+def _queue_after(cursor: str | None) -> tuple[int, datetime | None, UUID] | None:
     if cursor is None:
         return None
     import base64
@@ -618,7 +621,7 @@ def _queue_after(cursor: str | None) -> tuple[int, datetime, UUID] | None:
 
     try:
         p, due, cid = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return int(p), datetime.fromisoformat(due), UUID(cid)
+        return int(p), datetime.fromisoformat(due) if due is not None else None, UUID(cid)
     except (ValueError, TypeError) as exc:
         raise InvalidInput("Malformed cursor.", "after") from exc
 
@@ -712,6 +715,7 @@ class CaseMutation:
         ctx = _ctx(info)
 
         async def run() -> Any:
+            check_batch_size(input.notices, "notices")  # before decoding: bad items must not shrink the count
             items: list[nd.NoticeInput | InvalidInput] = []
             for raw in input.notices:
                 try:
@@ -757,7 +761,7 @@ class CaseMutation:
             case_id = decode_id(input.case_id, "Case", "caseId")
             async with ctx.uow() as uow:
                 case = await notice_service.reject_case(uow, ctx.principal, case_id, _reasons(input.reasons),
-                                                        input.text)
+                                                        input.text, manifestly_unfounded=input.manifestly_unfounded)
             return CaseSuccess(case=Case.from_domain(case))
 
         return await e.payload(run)

@@ -75,6 +75,7 @@ class CaseEvent(StrEnum):
     CLOSE = "close"
     REOPEN_ON_APPEAL = "reopen_on_appeal"
     INVALIDATE_RIGHT = "invalidate_right"
+    REVERSE_ON_APPEAL = "reverse_on_appeal"
 
 
 class Effect(StrEnum):
@@ -261,6 +262,9 @@ _TABLE: dict[tuple[CaseState, CaseEvent], _Rule] = {
     # Ending an open case early undoes whatever that state had started.
     **{(s, E.WITHDRAW): _Rule(S.WITHDRAWN, fx) for s, fx in _WIND_DOWN.items()},
     **{(s, E.INVALIDATE_RIGHT): _Rule(S.REJECTED, fx) for s, fx in _WIND_DOWN.items()},
+    # An appeal upheld against measures still in force reverses them: the notice is rejected for the listing.
+    **{(s, E.REVERSE_ON_APPEAL): _Rule(S.REJECTED, (*fx, X.VOID_STRIKE_CANDIDATE)) for s, fx in _WIND_DOWN.items()
+       if s in (S.MEASURES_REQUESTED, S.MEASURES_APPLIED, S.DECLARED, S.WAITING)},
     # Only a closed case can be reopened, and only by an appeal (lifting is added in `apply`).
     (S.CLOSED, E.REOPEN_ON_APPEAL): _Rule(S.UNDER_REVIEW, (X.VOID_STRIKE_CANDIDATE,)),
 }

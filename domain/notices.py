@@ -130,6 +130,9 @@ class Case:
     created_at: datetime
     updated_at: datetime
     revision: int
+    notifier_id: UUID | None = None  # who filed: the agent when there is one, else the rights holder
+    unfounded: bool = False  # a reviewer found the notice manifestly unfounded (DSA Art 23(2))
+    automated_measures: bool = False  # its measures were requested by automation, not a person
 
     @property
     def state(self) -> CaseState:

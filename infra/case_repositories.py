@@ -103,7 +103,7 @@ class NoticeRepo(_Repo):
 
 _CASE_COLS = ("id, notice_id, listing_id, merchant_id, state, suspended_from, measures_active, priority,"
               " review_due_at, declaration_id, window_starts_at, window_earliest_end_at, window_ends_at, outcome_at,"
-              " created_at, updated_at, revision")
+              " created_at, updated_at, revision, notifier_id, unfounded, automated_measures")
 
 
 def case_from_row(r: asyncpg.Record) -> Case:
@@ -114,6 +114,7 @@ def case_from_row(r: asyncpg.Record) -> Case:
         review_due_at=r["review_due_at"], declaration_id=r["declaration_id"], window_starts_at=r["window_starts_at"],
         window_earliest_end_at=r["window_earliest_end_at"], window_ends_at=r["window_ends_at"],
         outcome_at=r["outcome_at"], created_at=r["created_at"], updated_at=r["updated_at"], revision=r["revision"],
+        notifier_id=r["notifier_id"], unfounded=r["unfounded"], automated_measures=r["automated_measures"],
     )
 
 
@@ -123,17 +124,18 @@ class CaseRepo(_Repo):
             return
         await self.conn.execute(
             "INSERT INTO cases (tenant_id, id, notice_id, listing_id, merchant_id, state, measures_active, priority,"
-            " review_due_at, created_at, updated_at)"
+            " review_due_at, created_at, updated_at, notifier_id, automated_measures)"
             " SELECT $1, u.id, u.notice_id, u.listing_id, u.merchant_id, u.state, u.measures_active, u.priority,"
-            "   u.review_due_at, u.created_at, u.created_at"
+            "   u.review_due_at, u.created_at, u.created_at, u.notifier_id, u.automated_measures"
             " FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::bool[], $8::smallint[],"
-            "   $9::timestamptz[], $10::timestamptz[])"
+            "   $9::timestamptz[], $10::timestamptz[], $11::uuid[], $12::bool[])"
             " AS u(id, notice_id, listing_id, merchant_id, state, measures_active, priority, review_due_at,"
-            "   created_at)",
+            "   created_at, notifier_id, automated_measures)",
             self.tenant_id, [c.id for c in cases], [c.notice_id for c in cases], [c.listing_id for c in cases],
             [c.merchant_id for c in cases], [c.state.value for c in cases],
             [c.status.measures_active for c in cases], [c.priority for c in cases],
-            [c.review_due_at for c in cases], [c.created_at for c in cases],
+            [c.review_due_at for c in cases], [c.created_at for c in cases], [c.notifier_id for c in cases],
+            [c.automated_measures for c in cases],
         )
 
     async def get_many(self, ids: Sequence[UUID]) -> list[Case | None]:
@@ -155,11 +157,12 @@ class CaseRepo(_Repo):
         status = await self.conn.execute(
             "UPDATE cases SET state = $3, suspended_from = $4, measures_active = $5, review_due_at = $6,"
             " declaration_id = $7, window_starts_at = $8, window_earliest_end_at = $9, window_ends_at = $10,"
-            " outcome_at = $11, updated_at = $12, revision = revision + 1 WHERE id = $1 AND revision = $2",
+            " outcome_at = $11, updated_at = $12, unfounded = $13, automated_measures = $14, revision = revision + 1"
+            " WHERE id = $1 AND revision = $2",
             case.id, expected_revision, case.state.value,
             case.status.suspended_from.value if case.status.suspended_from else None, case.status.measures_active,
             case.review_due_at, case.declaration_id, case.window_starts_at, case.window_earliest_end_at,
-            case.window_ends_at, case.outcome_at, case.updated_at,
+            case.window_ends_at, case.outcome_at, case.updated_at, case.unfounded, case.automated_measures,
         )
         return bool(status == "UPDATE 1")
 
@@ -173,15 +176,17 @@ class CaseRepo(_Repo):
         )
         return [case_from_row(r) for r in rows]
 
-    async def review_queue(self, after: tuple[int, datetime, UUID] | None, first: int,
+    async def review_queue(self, after: tuple[int, datetime | None, UUID] | None, first: int,
                            states: Sequence[str], right_type: str | None) -> list[Case]:
-        """Priority first (trusted notifiers), then the review SLA due soonest; keyset on all three."""
+        """Priority first (trusted notifiers), then the review SLA due soonest; keyset on all three.
+        A case without a due time sorts last (NULLS LAST), so the keyset compares it as 'infinity'."""
         rows = await self.conn.fetch(
             f"SELECT {', '.join('c.' + c.strip() for c in _CASE_COLS.split(','))} FROM cases c"
             " JOIN notices n ON n.tenant_id = c.tenant_id AND n.id = c.notice_id"
             " JOIN ip_rights r ON r.tenant_id = n.tenant_id AND r.id = n.ip_right_id"
             " WHERE c.state = any($1::text[]) AND ($2::text IS NULL OR r.type = $2)"
-            "   AND ($3::smallint IS NULL OR (-c.priority, c.review_due_at, c.id) > (-$3::smallint, $4, $5))"
+            "   AND ($3::smallint IS NULL OR (-c.priority, coalesce(c.review_due_at, 'infinity'), c.id)"
+            "     > (-$3::smallint, coalesce($4::timestamptz, 'infinity'), $5))"
             " ORDER BY c.priority DESC, c.review_due_at, c.id LIMIT $6",
             list(states), right_type, after[0] if after else None, after[1] if after else None,
             after[2] if after else None, first,
@@ -355,7 +360,7 @@ class DeadlineRepo(_Repo):
     async def resume(self, subject_ids: Sequence[UUID], at: datetime) -> list[tuple[str, UUID, datetime]]:
         rows = await self.conn.fetch(
             "UPDATE deadlines SET status = 'pending',"
-            " due_at = $2 + make_interval(secs => (payload->>'remaining_s')::float)"
+            " due_at = $2::timestamptz + make_interval(secs => (payload->>'remaining_s')::float)"
             " WHERE subject_id = any($1::uuid[]) AND status = 'paused' RETURNING kind, subject_id, due_at",
             list(subject_ids), at,
         )

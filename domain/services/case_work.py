@@ -3,10 +3,10 @@ in bulk (one statement per kind of write), so one case and a batch of a thousand
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from domain.ids import new_id
 from domain.notices import Case, Measure, MeasureRequest, MeasureStatus
 from domain.policies import PolicyInForce
 from domain.ports import UnitOfWork
+from domain.services.accounts import apply_account_rules
 
 OUTCOME_STATES = frozenset({CaseState.REJECTED, CaseState.RESTORED, CaseState.UPHELD, CaseState.SETTLED,
                             CaseState.WITHDRAWN})
@@ -37,6 +38,22 @@ class _Effects:
     pause: list[UUID] = field(default_factory=list)
     resume: list[UUID] = field(default_factory=list)
     listings: set[UUID] = field(default_factory=set)
+    strikes: list[UUID] = field(default_factory=list)
+    void_strikes: dict[str, list[UUID]] = field(default_factory=lambda: defaultdict(list))
+    counts: dict[tuple[UUID, date], Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    notifiers: set[UUID] = field(default_factory=set)
+    merchants: set[UUID] = field(default_factory=set)
+
+
+# What each event adds to the notifier's rolling record (notifierStats, abuse and trust rules).
+_NOTIFIER_COUNTS: dict[CaseEvent, tuple[str, ...]] = {
+    CaseEvent.REJECT: ("rejected",),
+    CaseEvent.CLARIFICATION_EXPIRED: ("rejected",),
+    CaseEvent.INVALIDATE_RIGHT: ("rejected", "unfounded"),
+    CaseEvent.REVERSE_ON_APPEAL: ("rejected",),
+    CaseEvent.WINDOW_EXPIRED: ("successful_declarations",),
+    CaseEvent.WITHDRAW: ("withdrawn",),
+}
 
 
 class CaseWork:
@@ -56,6 +73,15 @@ class CaseWork:
 
     def add_new(self, case: Case) -> None:
         self._new[case.id] = case
+        self.count(case.notifier_id, "cases")
+
+    def count(self, notifier_id: UUID | None, what: str) -> None:
+        if notifier_id is not None:
+            self._fx.counts[(notifier_id, self.now.date())][what] += 1
+            self._fx.notifiers.add(notifier_id)
+
+    def void_strikes(self, case_ids: Sequence[UUID], reason: str) -> None:
+        self._fx.void_strikes[reason].extend(case_ids)
 
     def transition(
         self,
@@ -90,7 +116,14 @@ class CaseWork:
             "from": case.state.value, "to": t.status.state.value, "event": event.value,
         }, ordering_key=str(case.id))
         for effect in t.effects:
-            self._collect(updated, effect, measures, window)
+            self._collect(updated, effect, measures, window, self.automated if automated is None else automated)
+        for what in _NOTIFIER_COUNTS.get(event, ()):
+            self.count(case.notifier_id, what)
+        if event is CaseEvent.REJECT and updated.unfounded:
+            self.count(case.notifier_id, "unfounded")
+        if event is CaseEvent.REQUEST_MEASURES and case.state is CaseState.UNDER_REVIEW:
+            self.count(case.notifier_id, "accepted")
+            updated = replace(updated, automated_measures=self.automated if automated is None else automated)
         self._remember(case, updated)
         return updated
 
@@ -109,13 +142,14 @@ class CaseWork:
         else:
             self._changed[after.id] = (after, before.revision)
 
-    def _collect(self, case: Case, effect: Effect, measures: Sequence[MeasureRequest], window: Window | None) -> None:
+    def _collect(self, case: Case, effect: Effect, measures: Sequence[MeasureRequest], window: Window | None,
+                 automated: bool) -> None:
         fx, now, policy = self._fx, self.now, self.policy.policy
         if effect is Effect.REQUEST_MEASURES:
             for m in measures:
                 measure = Measure(
                     id=new_id(), case_id=case.id, listing_id=case.listing_id, type=m.type,
-                    territorial_scope=m.territorial_scope, status=MeasureStatus.REQUESTED, automated=self.automated,
+                    territorial_scope=m.territorial_scope, status=MeasureStatus.REQUESTED, automated=automated,
                     requested_at=now, applied_at=None, failed_reason=None, lifted_at=None, end_date=m.end_date,
                 )
                 fx.measures.append(measure)
@@ -165,8 +199,10 @@ class CaseWork:
             fx.pause.append(case.id)
         elif effect is Effect.RESUME_DEADLINES:
             fx.resume.append(case.id)
-        # RECORD_STRIKE_CANDIDATE / VOID_STRIKE_CANDIDATE: strikes are derived from these decisions
-        # by the repeat-infringer rule; nothing to write here.
+        elif effect is Effect.RECORD_STRIKE_CANDIDATE:
+            fx.strikes.append(case.id)
+        elif effect is Effect.VOID_STRIKE_CANDIDATE:
+            fx.void_strikes["appeal_won"].append(case.id)
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -194,3 +230,19 @@ class CaseWork:
             await uow.deadlines.resume(fx.resume, self.now)
         await uow.deadlines.schedule(fx.schedule)
         await uow.measures.refresh_listings(list(fx.listings))
+        await self._settle_accounts()
+
+    async def _settle_accounts(self) -> None:
+        """Strikes, the notifiers' rolling record, and the account rules those feed (same transaction)."""
+        uow, fx = self.uow, self._fx
+        repeat = self.policy.policy.suspension.repeat_infringer
+        if fx.strikes and repeat.enabled:
+            weights = {k.value: float(v) for k, v in repeat.severity.items()}
+            fx.merchants.update(await uow.trust.record_strikes(fx.strikes, weights, self.now,
+                                                               [new_id() for _ in fx.strikes]))
+        for reason, case_ids in fx.void_strikes.items():
+            if reason in {v.value for v in repeat.voided_by}:
+                fx.merchants.update(await uow.trust.void_strikes(case_ids, reason, self.now))
+        await uow.trust.bump({k: dict(v) for k, v in fx.counts.items()})
+        if fx.merchants or fx.notifiers:
+            await apply_account_rules(uow, self.policy, fx.merchants, fx.notifiers, self.now)

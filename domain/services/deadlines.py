@@ -15,7 +15,9 @@ from uuid import UUID
 from domain.cases import CaseEvent, CaseState
 from domain.decisions import AUTOMATED, Reason, RuleRecord
 from domain.ports import UnitOfWork
+from domain.services.accounts import RESTRICTION_END, end_restriction
 from domain.services.case_work import CLARIFICATION_EXPIRY, DECLARATION_DEADLINE, WINDOW_END, CaseWork
+from domain.services.suspensions import SUSPENSION_REVIEW
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +60,22 @@ DEADLINE_HANDLERS: dict[str, DeadlineHandler] = {
         CaseState.MEASURES_APPLIED, CaseEvent.DECLARATION_DEADLINE_PASSED, "notices.declaration_deadline_days",
         "No declaration was submitted in time; the measures stand."),
 }
+
+
+async def _end_restrictions(uow: UnitOfWork, due: Sequence[DueDeadline]) -> None:
+    """Account restrictions end on their own at their end time (durable deadline)."""
+    in_force = await uow.policies.in_force()
+    for deadline in due:
+        await end_restriction(uow, in_force, deadline.subject_id, "restriction period ended",
+                              f"{AUTOMATED}:suspension.restriction_end", automated=True)
+
+
+async def _suspension_review_due(uow: UnitOfWork, due: Sequence[DueDeadline]) -> None:
+    """A suspended case's review date arrived: reviewers are told (no state changes by itself)."""
+    for deadline in due:
+        uow.outbox.add("suspension.review_due", {"case_id": str(deadline.subject_id), **dict(deadline.payload)},
+                       ordering_key=str(deadline.subject_id))
+
+
+DEADLINE_HANDLERS[RESTRICTION_END] = _end_restrictions
+DEADLINE_HANDLERS[SUSPENSION_REVIEW] = _suspension_review_due

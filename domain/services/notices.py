@@ -10,7 +10,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from domain.cases import OPEN_STATES, CaseEvent, CaseState, CaseStatus
-from domain.decisions import AUTOMATED, Reason, RuleRecord
+from domain.decisions import AUTOMATED, DecisionDraft, Reason, RuleRecord
 from domain.errors import (
     Conflict,
     DomainError,
@@ -35,6 +35,7 @@ from domain.policy import MeasureType
 from domain.policy_eval import NoticeFacts, compile_policy, evaluate_notice
 from domain.ports import UnitOfWork
 from domain.reference import IpRight, Listing, Party, PartyKind, check_batch_size
+from domain.services.accounts import ensure_may_notify
 from domain.services.case_work import CaseWork
 from domain.tenancy import Principal, Role
 
@@ -115,6 +116,11 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
     work = CaseWork(uow, in_force, principal.actor)
     now = work.now
     today = now.date()
+    filers = {it.agent_id or it.complainant_id for _, it in pending}
+    refused = await ensure_may_notify(uow, filers, now)
+    trusted_since = await uow.trust.trusted_since(list(filers))
+    cooling = await uow.trust.cooling(list({x.id for x in listings_by_id.values()}
+                                          | {x.id for x in listings_by_ext.values()}), now)
     notices: list[Notice] = []
     to_remember: list[tuple[str, bytes, dict[str, str]]] = []
     for i, it in pending:
@@ -123,6 +129,11 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
             results[i] = NoticeResult(i, error=refs)
             continue
         right, listings = refs
+        filer = it.agent_id or it.complainant_id
+        if filer in refused:
+            results[i] = NoticeResult(i, error=refused[filer])
+            continue
+        trusted = trusted_since.get(filer) is not None
         has_identity, has_email, _, _ = contacts.get(it.complainant_id, (False, False, False, False))
         agent_authorized = it.agent_id is not None and any(e.kind == "authorization_letter" for e in it.evidence)
         facts = NoticeFacts(
@@ -131,7 +142,7 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
             right_valid_until=right.valid_until, today=today,
             present_fields=notice_present_fields(it, has_identity=has_identity, has_email=has_email),
             evidence_kinds=frozenset(e.kind for e in it.evidence), listing_count=len(listings),
-            has_agent=it.agent_id is not None, agent_authorized=agent_authorized, notifier_trusted=False,
+            has_agent=it.agent_id is not None, agent_authorized=agent_authorized, notifier_trusted=trusted,
         )
         assessment = evaluate_notice(compiled, facts)
         if assessment.outcome == "reject":
@@ -144,9 +155,10 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
             id=new_id(), complainant_id=it.complainant_id, agent_id=it.agent_id, ip_right_id=it.ip_right_id,
             reason_code=it.reason_code, explanation=it.explanation, evidence=it.evidence, statements=it.statements,
             signature=it.signature, channel=it.channel, idempotency_key=it.idempotency_key,
-            policy_version=in_force.version, trusted=False, received_at=now,
+            policy_version=in_force.version, trusted=trusted, received_at=now,
         )
         notices.append(notice)
+        work.count(filer, "notices")
         rules = _rules(assessment.hits)
         reasons = [Reason(p.code, f"{p.field}: {p.message}") for p in assessment.problems]
         due = now + timedelta(hours=assessment.review_due_hours) if assessment.review_due_hours else None
@@ -156,13 +168,23 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
                 id=new_id(), notice_id=notice.id, listing_id=listing.id, merchant_id=listing.merchant_id,
                 status=CaseStatus(CaseState.RECEIVED), priority=1 if notice.trusted else 0, review_due_at=due,
                 declaration_id=None, window_starts_at=None, window_earliest_end_at=None, window_ends_at=None,
-                outcome_at=None, created_at=now, updated_at=now, revision=0,
+                outcome_at=None, created_at=now, updated_at=now, revision=0, notifier_id=filer,
             )
             work.add_new(case)
             event = CaseEvent.MARK_INCOMPLETE if assessment.outcome == "incomplete" else CaseEvent.COMPLETE_NOTICE
             case = work.transition(case, event, rules=rules, reasons=reasons, automated=True,
                                    actor=f"{AUTOMATED}:notices.intake")
-            if assessment.outcome == "auto_accept" and assessment.measure is not None:
+            held_back = (listing.id, assessment.measure) in cooling
+            if held_back:
+                # A person reversed automation on this listing recently: leave it to a person now too.
+                uow.decisions.record(DecisionDraft(
+                    subject_type="case", subject_id=case.id, case_id=case.id, kind="case.automation_held",
+                    outcome="under_review", actor=f"{AUTOMATED}:suspension.override_cooloff_days", automated=True,
+                    policy_version=in_force.version, rules=(RuleRecord(
+                        "suspension.override_cooloff_days", False,
+                        {"listing_id": str(listing.id), "measure": assessment.measure}),),
+                ))
+            if assessment.outcome == "auto_accept" and assessment.measure is not None and not held_back:
                 case = work.transition(
                     case, CaseEvent.REQUEST_MEASURES, rules=rules, automated=True,
                     actor=f"{AUTOMATED}:notices.review_mode",
@@ -262,11 +284,13 @@ async def accept_case(uow: UnitOfWork, principal: Principal, case_id: UUID, meas
 
 
 async def reject_case(uow: UnitOfWork, principal: Principal, case_id: UUID, reasons: Sequence[Reason],
-                      reason_text: str = "") -> Case:
+                      reason_text: str = "", *, manifestly_unfounded: bool = False) -> Case:
+    """`manifestly_unfounded`: evident without substantive analysis (DSA recital 63); counts against the notifier."""
     principal.require(*REVIEWERS)
     if not reasons:
         raise InvalidInput("Give at least one reason code for a rejection.", "reasons")
-    return await _decide(uow, principal, case_id, CaseEvent.REJECT, reasons, reason_text)
+    return await _decide(uow, principal, case_id, CaseEvent.REJECT, reasons, reason_text,
+                         unfounded=manifestly_unfounded)
 
 
 async def request_clarification(uow: UnitOfWork, principal: Principal, case_id: UUID, reason_text: str) -> Case:
@@ -278,9 +302,11 @@ async def request_clarification(uow: UnitOfWork, principal: Principal, case_id: 
 
 
 async def _decide(uow: UnitOfWork, principal: Principal, case_id: UUID, event: CaseEvent,
-                  reasons: Sequence[Reason], reason_text: str) -> Case:
+                  reasons: Sequence[Reason], reason_text: str, *, unfounded: bool = False) -> Case:
     in_force = await uow.policies.in_force()
     case = await _open_case(uow, case_id)
+    if unfounded:
+        case = replace(case, unfounded=True)
     work = CaseWork(uow, in_force, principal.actor)
     case = work.transition(case, event, reasons=reasons, reason_text=reason_text)
     work.close_if_ended(case)

@@ -1,0 +1,270 @@
+"""All SQL for suspensions, strikes, account restrictions, notifier records, trust, cool-offs and appeals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from domain.trust import NotifierRecord, RestrictionKind, RestrictionReason, RestrictionRecord, Strike
+
+NOTIFIER_FIELDS = ("notices", "cases", "accepted", "rejected", "unfounded", "successful_declarations", "withdrawn")
+
+
+class TrustRepo:
+    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+
+    # -- notifier record -------------------------------------------------------------------------
+
+    async def bump(self, counts: Mapping[tuple[UUID, date], Mapping[str, int]]) -> None:
+        """Add to the notifiers' daily counters (one upsert for all of them)."""
+        if not counts:
+            return
+        keys = list(counts)
+        columns = {f: [counts[k].get(f, 0) for k in keys] for f in NOTIFIER_FIELDS}
+        await self.conn.execute(
+            "INSERT INTO notifier_days (tenant_id, party_id, day, notices, cases, accepted, rejected, unfounded,"
+            " successful_declarations, withdrawn)"
+            " SELECT $1, u.* FROM unnest($2::uuid[], $3::date[], $4::int[], $5::int[], $6::int[], $7::int[],"
+            "   $8::int[], $9::int[], $10::int[]) AS u"
+            " ON CONFLICT (tenant_id, party_id, day) DO UPDATE SET"
+            + ", ".join(f" {f} = notifier_days.{f} + EXCLUDED.{f}" for f in NOTIFIER_FIELDS),
+            self.tenant_id,
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            *columns.values(),
+        )
+
+    async def record(self, party_id: UUID, since: date) -> NotifierRecord:
+        row = await self.conn.fetchrow(
+            "SELECT "
+            + ", ".join(f"coalesce(sum({f}), 0)::int AS {f}" for f in NOTIFIER_FIELDS)
+            + " FROM notifier_days WHERE party_id = $1 AND day > $2",
+            party_id,
+            since,
+        )
+        return NotifierRecord(**dict(row))
+
+    async def trusted_since(self, party_ids: Sequence[UUID]) -> dict[UUID, datetime | None]:
+        rows = await self.conn.fetch(
+            "SELECT id, trusted_since FROM parties WHERE id = any($1::uuid[])", list(party_ids)
+        )
+        return {r["id"]: r["trusted_since"] for r in rows}
+
+    async def trust_removed_at(self, party_id: UUID) -> datetime | None:
+        value: datetime | None = await self.conn.fetchval(
+            "SELECT max(decided_at) FROM decisions WHERE subject_id = $1 AND kind = 'notifier.trust'"
+            " AND outcome = 'untrusted'",
+            party_id,
+        )
+        return value
+
+    async def set_trusted(self, party_id: UUID, since: datetime | None) -> None:
+        await self.conn.execute("UPDATE parties SET trusted_since = $2 WHERE id = $1", party_id, since)
+
+    # -- strikes ---------------------------------------------------------------------------------
+
+    async def record_strikes(
+        self, case_ids: Sequence[UUID], weights: Mapping[str, float], at: datetime, ids: Sequence[UUID]
+    ) -> list[UUID]:
+        """One strike per case (weight by the right type the notice relied on); returns the merchants."""
+        rows = await self.conn.fetch(
+            "INSERT INTO strikes (tenant_id, id, merchant_id, case_id, right_type, weight, recorded_at)"
+            " SELECT $1, u.id, c.merchant_id, c.id, r.type, coalesce(($3::jsonb ->> r.type)::float, 1.0), $4"
+            " FROM unnest($2::uuid[], $5::uuid[]) AS u(case_id, id)"
+            " JOIN cases c ON c.tenant_id = $1 AND c.id = u.case_id"
+            " JOIN notices n ON n.tenant_id = c.tenant_id AND n.id = c.notice_id"
+            " JOIN ip_rights r ON r.tenant_id = n.tenant_id AND r.id = n.ip_right_id"
+            " RETURNING merchant_id",
+            self.tenant_id,
+            list(case_ids),
+            dict(weights),
+            at,
+            list(ids),
+        )
+        return list({r["merchant_id"] for r in rows})
+
+    async def void_strikes(self, case_ids: Sequence[UUID], reason: str, at: datetime) -> list[UUID]:
+        rows = await self.conn.fetch(
+            "UPDATE strikes SET voided_at = $3, void_reason = $2 WHERE case_id = any($1::uuid[])"
+            " AND voided_at IS NULL RETURNING merchant_id",
+            list(case_ids),
+            reason,
+            at,
+        )
+        return list({r["merchant_id"] for r in rows})
+
+    async def strikes(self, merchant_id: UUID, since: datetime) -> list[Strike]:
+        rows = await self.conn.fetch(
+            "SELECT weight, recorded_at, voided_at IS NOT NULL AS voided FROM strikes"
+            " WHERE merchant_id = $1 AND recorded_at > $2",
+            merchant_id,
+            since,
+        )
+        return [Strike(r["weight"], r["recorded_at"], r["voided"]) for r in rows]
+
+    # -- account restrictions --------------------------------------------------------------------
+
+    async def restrictions(self, party_id: UUID) -> list[tuple[UUID, RestrictionRecord]]:
+        rows = await self.conn.fetch(
+            "SELECT id, kind, reason, starts_at, ends_at, ended_at FROM account_restrictions WHERE party_id = $1"
+            " ORDER BY starts_at",
+            party_id,
+        )
+        return [
+            (
+                r["id"],
+                RestrictionRecord(
+                    RestrictionKind(r["kind"]),
+                    RestrictionReason(r["reason"]),
+                    r["starts_at"],
+                    r["ends_at"],
+                    r["ended_at"],
+                ),
+            )
+            for r in rows
+        ]
+
+    async def add_restriction(
+        self, restriction_id: UUID, party_id: UUID, record: RestrictionRecord, counts: Mapping[str, Any]
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO account_restrictions (tenant_id, id, party_id, reason, kind, counts, starts_at, ends_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            self.tenant_id,
+            restriction_id,
+            party_id,
+            record.reason.value,
+            record.kind.value,
+            dict(counts),
+            record.starts_at,
+            record.ends_at,
+        )
+
+    async def end_restriction(self, restriction_id: UUID, at: datetime, reason: str) -> UUID | None:
+        party: UUID | None = await self.conn.fetchval(
+            "UPDATE account_restrictions SET ended_at = $2, end_reason = $3 WHERE id = $1 AND ended_at IS NULL"
+            " RETURNING party_id",
+            restriction_id,
+            at,
+            reason,
+        )
+        return party
+
+    async def restriction(self, restriction_id: UUID) -> Mapping[str, Any] | None:
+        row = await self.conn.fetchrow("SELECT * FROM account_restrictions WHERE id = $1", restriction_id)
+        return dict(row) if row else None
+
+    async def restriction_rows(self, party_id: UUID | None, after: UUID | None, first: int) -> list[Mapping[str, Any]]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM account_restrictions WHERE ($1::uuid IS NULL OR party_id = $1)"
+            " AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
+            party_id,
+            after,
+            first,
+        )
+        return [dict(r) for r in rows]
+
+    # -- suspensions of handling ------------------------------------------------------------------
+
+    async def add_suspension(self, row: Mapping[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT INTO suspensions (tenant_id, id, case_id, ip_right_id, ground, evidence, harm_statement, status,"
+            " requested_by, requested_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested', $8, $9)",
+            self.tenant_id,
+            row["id"],
+            row["case_id"],
+            row["ip_right_id"],
+            row["ground"],
+            row["evidence"],
+            row["harm_statement"],
+            row["requested_by"],
+            row["requested_at"],
+        )
+
+    async def suspension(self, suspension_id: UUID) -> Mapping[str, Any] | None:
+        row = await self.conn.fetchrow("SELECT * FROM suspensions WHERE id = $1", suspension_id)
+        return dict(row) if row else None
+
+    async def decide_suspension(
+        self, suspension_id: UUID, status: str, by: str, at: datetime, review_at: datetime | None
+    ) -> bool:
+        done = await self.conn.execute(
+            "UPDATE suspensions SET status = $2, decided_by = $3, decided_at = $4, review_at = $5"
+            " WHERE id = $1 AND status = 'requested'",
+            suspension_id,
+            status,
+            by,
+            at,
+            review_at,
+        )
+        return bool(done == "UPDATE 1")
+
+    async def lift_suspensions(self, case_ids: Sequence[UUID], at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE suspensions SET status = 'lifted', lifted_at = $2 WHERE case_id = any($1::uuid[])"
+            " AND status = 'granted'",
+            list(case_ids),
+            at,
+        )
+
+    async def cases_relying_on(self, right_id: UUID) -> list[UUID]:
+        rows = await self.conn.fetch(
+            "SELECT c.id FROM cases c JOIN notices n ON n.tenant_id = c.tenant_id AND n.id = c.notice_id"
+            " WHERE n.ip_right_id = $1 ORDER BY c.id",
+            right_id,
+        )
+        return [r["id"] for r in rows]
+
+    # -- overrides and appeals -------------------------------------------------------------------
+
+    async def add_cooloffs(self, rows: Sequence[tuple[UUID, str, datetime, UUID]]) -> None:
+        if rows:
+            await self.conn.executemany(
+                "INSERT INTO override_cooloffs (tenant_id, listing_id, measure_type, until, case_id)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, listing_id, measure_type)"
+                " DO UPDATE SET until = greatest(override_cooloffs.until, EXCLUDED.until), case_id = EXCLUDED.case_id",
+                [(self.tenant_id, *r) for r in rows],
+            )
+
+    async def cooling(self, listing_ids: Sequence[UUID], now: datetime) -> set[tuple[UUID, str]]:
+        rows = await self.conn.fetch(
+            "SELECT listing_id, measure_type FROM override_cooloffs WHERE listing_id = any($1::uuid[]) AND until > $2",
+            list(listing_ids),
+            now,
+        )
+        return {(r["listing_id"], r["measure_type"]) for r in rows}
+
+    async def add_appeal(self, row: Mapping[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT INTO appeals (tenant_id, id, decision_id, case_id, appellant_id, grounds, explanation, evidence,"
+            " status, filed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'filed', $9)",
+            self.tenant_id,
+            row["id"],
+            row["decision_id"],
+            row["case_id"],
+            row["appellant_id"],
+            row["grounds"],
+            row["explanation"],
+            row["evidence"],
+            row["filed_at"],
+        )
+
+    async def appeal(self, appeal_id: UUID) -> Mapping[str, Any] | None:
+        row = await self.conn.fetchrow("SELECT * FROM appeals WHERE id = $1", appeal_id)
+        return dict(row) if row else None
+
+    async def decide_appeal(self, appeal_id: UUID, status: str, by: str, at: datetime) -> bool:
+        done = await self.conn.execute(
+            "UPDATE appeals SET status = $2, decided_by = $3, decided_at = $4 WHERE id = $1 AND status = 'filed'",
+            appeal_id,
+            status,
+            by,
+            at,
+        )
+        return bool(done == "UPDATE 1")
