@@ -20,11 +20,15 @@ from strawberry.types.graphql import OperationType
 
 from api.auth import authenticate
 from api.context import Context
+from api.public import PublicRateLimit
+from api.public import routes as public_routes
 from api.schema import schema
 from api.tracing import TracingMiddleware
 from domain.errors import DomainError, ErrorCode
 from infra import broker as broker_mod
 from infra.db import Database, create_pool
+from infra.logs import configure_logging
+from infra.metrics import configure_metrics, metrics_payload
 from infra.settings import Settings, get_settings
 from infra.telemetry import configure_tracing
 
@@ -155,6 +159,12 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus scrape of this API process (unauthenticated: bind or firewall it; see docs/operations.md)."""
+    body, content_type = metrics_payload()
+    return Response(body, media_type=content_type)
+
+
 async def readyz(request: Request) -> Response:
     checks: dict[str, str] = {}
     try:
@@ -174,6 +184,8 @@ async def readyz(request: Request) -> Response:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> ASGIApp:
     settings = settings or get_settings()
     configure_tracing("noticehub-api")
+    configure_logging("noticehub-api")
+    configure_metrics("noticehub-api")  # scraped at GET /metrics on the API port
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -192,10 +204,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             Route("/graphql", GraphQLEndpoint(view, settings), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+            *public_routes,
         ],
         lifespan=lifespan,
     )
-    return TracingMiddleware(BodySizeLimit(starlette, settings.max_body_bytes), frozenset({"/healthz", "/readyz"}))
+    limited = PublicRateLimit(BodySizeLimit(starlette, settings.max_body_bytes), settings.public_rate_per_minute)
+    return TracingMiddleware(limited, frozenset({"/healthz", "/readyz", "/metrics"}))
 
 
 def app_factory() -> ASGIApp:

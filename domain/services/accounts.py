@@ -13,6 +13,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.ids import new_id
 from domain.policies import PolicyInForce
 from domain.ports import UnitOfWork
+from domain.services.disclosures import record_restriction_disclosure
 from domain.trust import (
     Escalation,
     RestrictionKind,
@@ -124,6 +125,8 @@ async def _escalate(
         },
         ordering_key=str(party_id),
     )
+    await record_restriction_disclosure(uow, in_force, restriction_id, party_id, escalation.kind.value,
+                                        reason.value, now, escalation.ends_at)
     if escalation.ends_at is not None:
         await uow.deadlines.schedule([(RESTRICTION_END, restriction_id, escalation.ends_at, {})])
 

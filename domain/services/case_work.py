@@ -13,12 +13,14 @@ from uuid import UUID
 from domain.calendar import Window
 from domain.cases import CaseEvent, CaseState, Effect, apply
 from domain.decisions import DecisionDraft, Reason, RuleRecord
+from domain.disclosure import DisclosureKind
 from domain.errors import Conflict
 from domain.ids import new_id
 from domain.notices import Case, Measure, MeasureRequest, MeasureStatus
 from domain.policies import PolicyInForce
 from domain.ports import UnitOfWork
 from domain.services.accounts import apply_account_rules
+from domain.services.disclosures import record_case_disclosures
 
 OUTCOME_STATES = frozenset({CaseState.REJECTED, CaseState.RESTORED, CaseState.UPHELD, CaseState.SETTLED,
                             CaseState.WITHDRAWN})
@@ -43,6 +45,7 @@ class _Effects:
     counts: dict[tuple[UUID, date], Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     notifiers: set[UUID] = field(default_factory=set)
     merchants: set[UUID] = field(default_factory=set)
+    disclosures: list[tuple[DisclosureKind, UUID, str | None]] = field(default_factory=list)
 
 
 # What each event adds to the notifier's rolling record (notifierStats, abuse and trust rules).
@@ -74,6 +77,7 @@ class CaseWork:
     def add_new(self, case: Case) -> None:
         self._new[case.id] = case
         self.count(case.notifier_id, "cases")
+        self._fx.disclosures.append((DisclosureKind.NOTICE, case.id, None))
 
     def count(self, notifier_id: UUID | None, what: str) -> None:
         if notifier_id is not None:
@@ -119,6 +123,10 @@ class CaseWork:
             self._collect(updated, effect, measures, window, self.automated if automated is None else automated)
         for what in _NOTIFIER_COUNTS.get(event, ()):
             self.count(case.notifier_id, what)
+        if event is CaseEvent.ACCEPT_DECLARATION:
+            self._fx.disclosures.append((DisclosureKind.DECLARATION, case.id, None))
+        if t.status.state in OUTCOME_STATES:
+            self._fx.disclosures.append((DisclosureKind.RESULT, case.id, t.status.state.value))
         if event is CaseEvent.REJECT and updated.unfounded:
             self.count(case.notifier_id, "unfounded")
         if event is CaseEvent.REQUEST_MEASURES and case.state is CaseState.UNDER_REVIEW:
@@ -231,6 +239,7 @@ class CaseWork:
         await uow.deadlines.schedule(fx.schedule)
         await uow.measures.refresh_listings(list(fx.listings))
         await self._settle_accounts()
+        await record_case_disclosures(uow, self.policy, fx.disclosures, self.now)
 
     async def _settle_accounts(self) -> None:
         """Strikes, the notifiers' rolling record, and the account rules those feed (same transaction)."""

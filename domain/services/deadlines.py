@@ -16,7 +16,10 @@ from domain.cases import CaseEvent, CaseState
 from domain.decisions import AUTOMATED, Reason, RuleRecord
 from domain.ports import UnitOfWork
 from domain.services.accounts import RESTRICTION_END, end_restriction
+from domain.services.archive import ARCHIVE_PURGE, purge_due_bundles
 from domain.services.case_work import CLARIFICATION_EXPIRY, DECLARATION_DEADLINE, WINDOW_END, CaseWork
+from domain.services.disclosures import DISCLOSURE_PUBLISH, publish_due
+from domain.services.notifications import NOTIFICATION_DEADLINE_HANDLERS
 from domain.services.suspensions import SUSPENSION_REVIEW
 
 
@@ -79,3 +82,13 @@ async def _suspension_review_due(uow: UnitOfWork, due: Sequence[DueDeadline]) ->
 
 DEADLINE_HANDLERS[RESTRICTION_END] = _end_restrictions
 DEADLINE_HANDLERS[SUSPENSION_REVIEW] = _suspension_review_due
+DEADLINE_HANDLERS[ARCHIVE_PURGE] = purge_due_bundles
+
+
+async def _publish_disclosures(uow: UnitOfWork, due: Sequence[DueDeadline]) -> None:
+    """Disclosures whose policy delay has passed become public (ECL 44 'promptly', after the delay)."""
+    await publish_due(uow, [d.subject_id for d in due])
+
+
+DEADLINE_HANDLERS[DISCLOSURE_PUBLISH] = _publish_disclosures
+DEADLINE_HANDLERS.update(NOTIFICATION_DEADLINE_HANDLERS)  # webhook/email wake-ups: retries and lost triggers

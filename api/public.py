@@ -1,0 +1,395 @@
+"""The public record: a GraphQL endpoint, server-rendered pages and exports, with no API key.
+
+Scoped by tenant slug; only tenants whose policy turns the public feed on are visible. Reads still
+run under row-level security with the tenant set, and only `published` records are ever selected.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import orjson
+import strawberry
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.extensions import build_extensions
+from domain.errors import InvalidInput, NotFound
+from domain.redaction import MARKER_PATTERN
+from infra.db import Database
+from infra.repositories import tenant_id_by_slug
+from infra.settings import get_settings
+
+PAGE = 25
+MAX_PAGE = 100
+
+
+# ----- reading ----------------------------------------------------------------------------------
+
+
+async def _tenant(db: Database, slug: str) -> UUID:
+    async with db.system_tx() as conn:
+        tenant_id = await tenant_id_by_slug(conn, slug)
+    if tenant_id is None:
+        raise NotFound(f"Public record '{slug}'", "tenant")
+    async with db.uow(tenant_id) as uow:
+        in_force = await uow.policies.in_force()
+    if not in_force.policy.disclosure.public_feed:
+        raise NotFound(f"Public record '{slug}'", "tenant")
+    return tenant_id
+
+
+def _cursor(row: Any) -> str:
+    raw = orjson.dumps([row["published_at"].isoformat(), str(row["id"])])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: str | None) -> tuple[datetime, UUID] | None:
+    if not cursor:
+        return None
+    try:
+        at, rid = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(at), UUID(rid)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("Malformed cursor.", "after") from exc
+
+
+def _day(value: str | None, field: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(value), time(), UTC)
+    except ValueError as exc:
+        raise InvalidInput("Use a date like 2026-10-01.", field) from exc
+
+
+async def list_records(db: Database, slug: str, *, first: int, after: str | None, kind: str | None,
+                       right_type: str | None, since: datetime | None, until: datetime | None,
+                       name: str | None) -> tuple[list[Any], bool]:
+    if not 1 <= first <= MAX_PAGE:
+        raise InvalidInput(f"'first' must be between 1 and {MAX_PAGE}.", "first")
+    tenant_id = await _tenant(db, slug)
+    async with db.uow(tenant_id) as uow:
+        rows = await uow.disclosures.public_page(_after(after), first + 1, kind, right_type, since, until,
+                                                 (name or "").strip()[:100] or None)
+    return rows[:first], len(rows) > first
+
+
+async def one_record(db: Database, slug: str, record_id: UUID) -> tuple[Any, list[Any], list[tuple[str, datetime]]]:
+    tenant_id = await _tenant(db, slug)
+    async with db.uow(tenant_id) as uow:
+        row = await uow.disclosures.get(record_id)
+        if row is None or row["status"] != "published":
+            raise NotFound("Public record", "id")
+        related = await uow.disclosures.public_for_case(row["case_id"]) if row["case_id"] else [row]
+        timeline = await uow.disclosures.public_timeline(row["case_id"]) if row["case_id"] else []
+    return row, related, timeline
+
+
+# ----- GraphQL ----------------------------------------------------------------------------------
+
+
+@strawberry.type(description="A step of a case's public timeline.")
+class PublicStep:
+    step: str
+    at: datetime
+
+
+@strawberry.type(description="A published, redacted record of a notice, declaration, result or restriction.")
+class PublicRecord:
+    id: strawberry.ID
+    kind: str
+    published_at: datetime
+    right_type: str | None
+    listing_title: str | None
+    merchant_name: str | None
+    record: JSON
+    redacted_categories: list[str]
+    case_id: strawberry.Private[UUID | None]
+
+    @classmethod
+    def from_row(cls, r: Any) -> PublicRecord:
+        return cls(id=strawberry.ID(str(r["id"])), kind=r["kind"], published_at=r["published_at"],
+                   right_type=r["right_type"], listing_title=r["listing_title"], merchant_name=r["merchant_name"],
+                   record=r["record"], redacted_categories=sorted({x["category"] for x in r["redactions"]}),
+                   case_id=r["case_id"])
+
+
+@strawberry.type
+class PublicRecordEdge:
+    cursor: str
+    node: PublicRecord
+
+
+@strawberry.type
+class PublicRecordConnection:
+    edges: list[PublicRecordEdge]
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class PublicRecordDetail:
+    record: PublicRecord
+    related: list[PublicRecord]
+    timeline: list[PublicStep]
+
+
+@strawberry.input
+class PublicFilter:
+    kind: str | None = None
+    right_type: str | None = None
+    published_from: date | None = None
+    published_to: date | None = None
+    name: str | None = strawberry.field(default=None, description="Part of a listing title or merchant name.")
+
+
+@strawberry.type
+class PublicQuery:
+    @strawberry.field(description="A tenant's published records, newest first.")
+    async def records(self, info: Info, tenant: str, first: int = PAGE, after: str | None = None,
+                      filter: PublicFilter | None = None) -> PublicRecordConnection:
+        f = filter or PublicFilter()
+        since = datetime.combine(f.published_from, time(), UTC) if f.published_from else None
+        until = datetime.combine(f.published_to + timedelta(days=1), time(), UTC) if f.published_to else None
+        rows, more = await _public_call(list_records(
+            info.context["db"], tenant, first=first, after=after, kind=f.kind, right_type=f.right_type, since=since,
+            until=until, name=f.name))
+        edges = [PublicRecordEdge(cursor=_cursor(r), node=PublicRecord.from_row(r)) for r in rows]
+        return PublicRecordConnection(edges=edges, has_next_page=more, end_cursor=edges[-1].cursor if edges else None)
+
+    @strawberry.field(description="One published record with the case's public timeline.")
+    async def record(self, info: Info, tenant: str, id: strawberry.ID) -> PublicRecordDetail | None:
+        try:
+            record_id = UUID(str(id))
+        except ValueError:
+            return None
+        try:
+            row, related, timeline = await one_record(info.context["db"], tenant, record_id)
+        except NotFound:
+            return None
+        return PublicRecordDetail(record=PublicRecord.from_row(row),
+                                  related=[PublicRecord.from_row(r) for r in related],
+                                  timeline=[PublicStep(step=s, at=a) for s, a in timeline])
+
+
+async def _public_call(coro: Any) -> Any:
+    from api.errors import top_level
+    from domain.errors import DomainError
+
+    try:
+        return await coro
+    except DomainError as exc:
+        raise top_level(exc) from exc
+
+
+_settings = get_settings()
+public_schema = strawberry.Schema(
+    query=PublicQuery,
+    extensions=build_extensions(_settings.max_query_depth, _settings.max_aliases, _settings.max_tokens,  # type: ignore[arg-type]
+                                introspection=_settings.is_development),
+)
+
+
+async def public_graphql(request: Request) -> Response:
+    try:
+        body = orjson.loads(await request.body())
+        query, variables = body["query"], body.get("variables") or None
+        if not isinstance(query, str) or not isinstance(variables, dict | None):
+            raise TypeError
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return JSONResponse({"data": None, "errors": [{"message": "Send a JSON object with a query.",
+                                                       "extensions": {"code": "INVALID_INPUT"}}]}, 400)
+    result = await public_schema.execute(query, variable_values=variables, context_value={"db": request.app.state.db},
+                                         operation_name=body.get("operationName"))
+    payload: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [e.formatted for e in result.errors]
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+# ----- pages -----------------------------------------------------------------------------------
+
+_templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                         autoescape=select_autoescape(["html"]), enable_async=False)
+
+TEXT = {
+    "en": {"title": "Public record of IP notices and actions", "search": "Search", "name": "Listing or merchant",
+           "kind": "Kind", "any": "Any", "right": "Right", "from": "From", "to": "To", "next": "Next page",
+           "none": "No published records match.", "published": "Published", "timeline": "Timeline",
+           "back": "Back to the list", "redacted": "redacted", "notice": "Notice", "declaration": "Declaration",
+           "result": "Result", "account_restriction": "Account restriction", "export": "Download (JSON lines)",
+           "lang": "中文", "lang_code": "zh-CN"},
+    "zh-CN": {"title": "知识产权通知与处理公示", "search": "搜索", "name": "商品或商家", "kind": "类型", "any": "全部",
+              "right": "权利类型", "from": "起", "to": "止", "next": "下一页", "none": "没有符合条件的公示记录。",
+              "published": "公示时间", "timeline": "处理经过", "back": "返回列表", "redacted": "已隐去",
+              "notice": "投诉通知", "declaration": "不侵权声明", "result": "处理结果",
+              "account_restriction": "账户处理",
+              "export": "下载（JSON Lines）", "lang": "English", "lang_code": "en"},
+}
+
+
+def _lang(request: Request) -> str:
+    asked = request.query_params.get("lang")
+    if asked in TEXT:
+        return asked
+    return "zh-CN" if "zh" in request.headers.get("accept-language", "")[:5].lower() else "en"
+
+
+def _display(value: Any, t: dict[str, str]) -> str:
+    text = value if isinstance(value, str) else ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return MARKER_PATTERN.sub(lambda m: f"[{t['redacted']}: {m.group(1)}]", text)
+
+
+async def page_list(request: Request) -> Response:
+    slug = request.path_params["tenant"]
+    lang = _lang(request)
+    t = TEXT[lang]
+    q = request.query_params
+    try:
+        until = _day(q.get("to"), "to")
+        rows, more = await list_records(
+            request.app.state.db, slug, first=PAGE, after=q.get("after"), kind=q.get("kind") or None,
+            right_type=q.get("right") or None, since=_day(q.get("from"), "from"),
+            until=until + timedelta(days=1) if until else None, name=q.get("q") or None)
+    except NotFound:
+        return HTMLResponse("Not found", 404)
+    except InvalidInput as exc:
+        return HTMLResponse(f"Bad request: {exc.message}", 400)
+    html = _templates.get_template("public_list.html").render(
+        t=t, lang=lang, slug=slug, rows=rows, q=q, more=more, next_cursor=_cursor(rows[-1]) if rows and more else None,
+        display=lambda v: _display(v, t))
+    return HTMLResponse(html)
+
+
+async def page_detail(request: Request) -> Response:
+    slug = request.path_params["tenant"]
+    lang = _lang(request)
+    t = TEXT[lang]
+    try:
+        row, related, timeline = await one_record(request.app.state.db, slug, UUID(request.path_params["id"]))
+    except (NotFound, ValueError):
+        return HTMLResponse("Not found", 404)
+    html = _templates.get_template("public_detail.html").render(
+        t=t, lang=lang, slug=slug, row=row, related=related, timeline=timeline, display=lambda v: _display(v, t))
+    return HTMLResponse(html)
+
+
+# ----- exports ---------------------------------------------------------------------------------
+
+_CSV_FIELDS = ("id", "kind", "published_at", "right_type", "listing_title", "merchant_name", "record")
+
+
+async def _export_range(request: Request) -> tuple[UUID, datetime, datetime]:
+    q = request.query_params
+    since = _day(q.get("from"), "from") or datetime(2000, 1, 1, tzinfo=UTC)
+    to = _day(q.get("to"), "to")
+    until = to + timedelta(days=1) if to else datetime(2100, 1, 1, tzinfo=UTC)
+    tenant_id = await _tenant(request.app.state.db, request.path_params["tenant"])
+    return tenant_id, since, until
+
+
+async def _rows(db: Database, tenant_id: UUID, since: datetime, until: datetime) -> AsyncIterator[Any]:
+    async with db.uow(tenant_id) as uow:
+        async for row in uow.disclosures.stream(since, until):
+            yield row
+
+
+def _jsonl(row: Any) -> bytes:
+    return orjson.dumps({k: row[k] for k in _CSV_FIELDS}, default=str) + b"\n"
+
+
+def _csv(row: Any) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerow([row["id"], row["kind"], row["published_at"].isoformat(), row["right_type"] or "",
+                              row["listing_title"] or "", row["merchant_name"] or "",
+                              orjson.dumps(row["record"]).decode()])
+    return out.getvalue().encode()
+
+
+async def export(request: Request) -> Response:
+    """Streams every published record in the range (constant memory); JSON lines end with a checksum line
+    over the preceding bytes; CSV's checksum is served at `.csv.sha256` for the same range."""
+    fmt = request.path_params["fmt"]
+    try:
+        tenant_id, since, until = await _export_range(request)
+    except NotFound:
+        return Response("Not found", 404)
+    except InvalidInput as exc:
+        return Response(f"Bad request: {exc.message}", 400)
+    db = request.app.state.db
+
+    async def body() -> AsyncIterator[bytes]:
+        digest, count = hashlib.sha256(), 0
+        if fmt == "csv":
+            header = ",".join(_CSV_FIELDS).encode() + b"\r\n"
+            digest.update(header)
+            yield header
+        async for row in _rows(db, tenant_id, since, until):
+            chunk = _csv(row) if fmt == "csv" else _jsonl(row)
+            digest.update(chunk)
+            count += 1
+            yield chunk
+        if fmt == "jsonl":
+            yield orjson.dumps({"_checksum": {"sha256": digest.hexdigest(), "rows": count}}) + b"\n"
+
+    if fmt == "csv.sha256":
+        async def checksum() -> AsyncIterator[bytes]:
+            digest = hashlib.sha256(",".join(_CSV_FIELDS).encode() + b"\r\n")
+            async for row in _rows(db, tenant_id, since, until):
+                digest.update(_csv(row))
+            yield f"{digest.hexdigest()}  export.csv\n".encode()
+
+        return StreamingResponse(checksum(), media_type="text/plain")
+    media = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}.get(fmt)
+    if media is None:
+        return Response("Not found", 404)
+    return StreamingResponse(body(), media_type=media,
+                             headers={"content-disposition": f'attachment; filename="disclosures.{fmt}"'})
+
+
+# ----- rate limit ------------------------------------------------------------------------------
+
+
+class PublicRateLimit:
+    """Per-IP moving-window limit on the public surface (pages, exports, public GraphQL)."""
+
+    def __init__(self, app: ASGIApp, per_minute: int) -> None:
+        self.app = app
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.item = RateLimitItemPerMinute(per_minute)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path.startswith("/p/") or path.startswith("/public/")):
+            client = (scope.get("client") or ("unknown", 0))[0]
+            if not await self.limiter.hit(self.item, "public", client):
+                await JSONResponse({"errors": [{"message": "Too many requests; slow down.",
+                                                "extensions": {"code": "LIMIT_EXCEEDED"}}]}, 429,
+                                   headers={"retry-after": "60"})(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+routes = [
+    Route("/public/graphql", public_graphql, methods=["POST"]),
+    Route("/p/{tenant}", page_list),
+    Route("/p/{tenant}/d/{id}", page_detail),
+    Route("/p/{tenant}/export.{fmt}", export),
+]

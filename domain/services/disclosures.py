@@ -1,0 +1,140 @@
+"""Use cases for public disclosure records: creating them from case events, publishing at their time,
+reviewer redaction and withdrawal (both recorded as decisions)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.decisions import AUTOMATED, DecisionDraft, Reason
+from domain.disclosure import (
+    DisclosureDraft,
+    DisclosureKind,
+    DisclosureStatus,
+    enabled,
+    public_record,
+    publish_time,
+    rules_for,
+)
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.ids import new_id
+from domain.policies import PolicyInForce
+from domain.ports import UnitOfWork
+from domain.redaction import marker
+from domain.tenancy import Principal, Role
+
+DISCLOSURE_PUBLISH = "disclosure_publish"
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _case_facts(kind: DisclosureKind, f: Mapping[str, Any], outcome: str | None) -> dict[str, Any]:
+    if kind is DisclosureKind.NOTICE:
+        keys = ("right_type", "right_jurisdiction", "registration_number", "reason_code", "explanation",
+                "listing_title", "listing_url", "merchant_name", "notifier_name", "evidence", "received_at", "channel")
+        return {k: _iso(f[k]) for k in keys}
+    if kind is DisclosureKind.DECLARATION:
+        return {"grounds": f["grounds"], "explanation": f["declaration_explanation"],
+                "listing_title": f["listing_title"], "merchant_name": f["merchant_name"],
+                "evidence": f["declaration_evidence"] or [], "received_at": _iso(f["declaration_received_at"])}
+    return {"outcome": outcome or f["state"], "measures": sorted(f["measures"] or []),
+            "listing_title": f["listing_title"], "merchant_name": f["merchant_name"],
+            "notifier_name": f["notifier_name"], "decided_at": _iso(f["outcome_at"]), "right_type": f["right_type"]}
+
+
+async def record_case_disclosures(uow: UnitOfWork, in_force: PolicyInForce,
+                                  items: Sequence[tuple[DisclosureKind, UUID, str | None]], now: datetime) -> None:
+    """One record per (kind, case) the policy publishes; immediate, or scheduled after its delay."""
+    policy = in_force.policy.disclosure
+    wanted = [(k, c, o) for k, c, o in items if enabled(policy, k)]
+    if not wanted:
+        return
+    facts = await uow.disclosures.case_facts(list({c for _, c, _ in wanted}))
+    drafts = [DisclosureDraft(kind, case_id, case_id, _case_facts(kind, facts[case_id], outcome))
+              for kind, case_id, outcome in wanted if case_id in facts
+              and (kind is not DisclosureKind.DECLARATION or facts[case_id]["declaration_id"])]
+    await _store(uow, in_force, drafts, now)
+
+
+async def record_restriction_disclosure(uow: UnitOfWork, in_force: PolicyInForce, restriction_id: UUID,
+                                        party_id: UUID, kind: str, reason: str, starts_at: datetime,
+                                        ends_at: datetime | None) -> None:
+    """ECL 36: warnings and suspensions of merchants are publicised too."""
+    if not enabled(in_force.policy.disclosure, DisclosureKind.ACCOUNT_RESTRICTION) or reason != "repeat_infringer":
+        return
+    name = await uow.disclosures.party_name(party_id)
+    draft = DisclosureDraft(DisclosureKind.ACCOUNT_RESTRICTION, restriction_id, None, {
+        "merchant_name": name, "restriction": kind, "reason": reason, "starts_at": _iso(starts_at),
+        "ends_at": _iso(ends_at)})
+    await _store(uow, in_force, [draft], starts_at)
+
+
+async def _store(uow: UnitOfWork, in_force: PolicyInForce, drafts: Sequence[DisclosureDraft], now: datetime) -> None:
+    policy = in_force.policy.disclosure
+    rules = rules_for(policy)
+    publish_at = publish_time(policy, now)
+    immediate = publish_at <= now
+    rows: list[dict[str, Any]] = []
+    for d in drafts:
+        redacted = public_record(policy, d, rules)
+        rows.append({
+            "id": new_id(), "kind": d.kind.value, "case_id": d.case_id, "subject_id": d.subject_id,
+            "right_type": d.facts.get("right_type"), "listing_title": redacted.fields.get("listing_title"),
+            "merchant_name": redacted.fields.get("merchant_name"), "record": redacted.fields,
+            "redactions": [{"field": r.field, "category": r.category} for r in redacted.redactions],
+            "status": (DisclosureStatus.PUBLISHED if immediate else DisclosureStatus.SCHEDULED).value,
+            "created_at": now, "publish_at": publish_at, "published_at": now if immediate else None,
+        })
+    await uow.disclosures.insert_many(rows)
+    if not immediate:
+        await uow.deadlines.schedule([(DISCLOSURE_PUBLISH, r["id"], publish_at, {}) for r in rows])
+
+
+async def publish_due(uow: UnitOfWork, disclosure_ids: Sequence[UUID]) -> int:
+    return await uow.disclosures.publish(disclosure_ids, uow.clock.now())
+
+
+async def withdraw_disclosure(uow: UnitOfWork, principal: Principal, disclosure_id: UUID, reason: str) -> None:
+    principal.require(Role.REVIEWER, Role.ADMIN)
+    if not reason.strip():
+        raise InvalidInput("Say why the disclosure is withdrawn.", "reason")
+    if await uow.disclosures.get(disclosure_id) is None:
+        raise NotFound("Disclosure", "id")
+    if not await uow.disclosures.withdraw(disclosure_id, uow.clock.now(), reason):
+        raise Conflict("The disclosure is already withdrawn.", "id")
+    in_force = await uow.policies.in_force()
+    uow.decisions.record(DecisionDraft(
+        subject_type="disclosure", subject_id=disclosure_id, kind="disclosure.withdraw", outcome="withdrawn",
+        actor=principal.actor, automated=False, policy_version=in_force.version, reasons=(Reason("withdrawn", reason),),
+    ))
+
+
+async def redact_disclosure(uow: UnitOfWork, principal: Principal, disclosure_id: UUID, field: str, text: str,
+                            reason: str) -> Mapping[str, Any]:
+    """A reviewer hides a passage the patterns missed; the record changes only by this recorded step."""
+    principal.require(Role.REVIEWER, Role.ADMIN)
+    row = await uow.disclosures.get(disclosure_id)
+    if row is None:
+        raise NotFound("Disclosure", "id")
+    record = dict(row["record"])
+    value = record.get(field)
+    if not isinstance(value, str) or not text or text not in value:
+        raise InvalidInput(f"The field '{field}' does not contain that text.", "text")
+    record[field] = value.replace(text, marker("manual"))
+    redactions = [*row["redactions"], {"field": field, "category": "manual"}]
+    await uow.disclosures.replace_record(disclosure_id, record, redactions, record.get("listing_title"),
+                                         record.get("merchant_name"))
+    in_force = await uow.policies.in_force()
+    uow.decisions.record(DecisionDraft(
+        subject_type="disclosure", subject_id=disclosure_id, kind="disclosure.redact", outcome="redacted",
+        actor=principal.actor, automated=False, policy_version=in_force.version,
+        reasons=(Reason("manual_redaction", f"{field}: {reason}"),),
+    ))
+    return record
+
+
+__all__ = ["AUTOMATED", "DISCLOSURE_PUBLISH", "publish_due", "record_case_disclosures"]

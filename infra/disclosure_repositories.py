@@ -1,0 +1,125 @@
+"""All SQL for disclosure records and the public reads of them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+_COLS = ("id, kind, case_id, subject_id, right_type, listing_title, merchant_name, record, redactions, status,"
+         " created_at, publish_at, published_at, withdrawn_at, withdraw_reason")
+
+# What a public record about a case may be built from (display data only: no personal data table).
+_CASE_FACTS = """
+SELECT c.id AS case_id, c.state, c.outcome_at, n.id AS notice_id, n.reason_code, n.explanation, n.evidence,
+  n.received_at, n.channel, r.type AS right_type, r.jurisdiction AS right_jurisdiction,
+  r.registration_number, l.title AS listing_title, l.url AS listing_url, m.display_name AS merchant_name,
+  f.display_name AS notifier_name, d.id AS declaration_id, d.grounds, d.explanation AS declaration_explanation,
+  d.evidence AS declaration_evidence, d.received_at AS declaration_received_at,
+  (SELECT coalesce(array_agg(DISTINCT x.type), '{}') FROM measures x
+     WHERE x.tenant_id = c.tenant_id AND x.case_id = c.id AND x.applied_at IS NOT NULL) AS measures
+FROM cases c
+JOIN notices n ON n.tenant_id = c.tenant_id AND n.id = c.notice_id
+JOIN ip_rights r ON r.tenant_id = n.tenant_id AND r.id = n.ip_right_id
+JOIN listings l ON l.tenant_id = c.tenant_id AND l.id = c.listing_id
+JOIN parties m ON m.tenant_id = c.tenant_id AND m.id = c.merchant_id
+JOIN parties f ON f.tenant_id = n.tenant_id AND f.id = coalesce(n.agent_id, n.complainant_id)
+LEFT JOIN declarations d ON d.tenant_id = c.tenant_id AND d.id = c.declaration_id
+WHERE c.id = any($1::uuid[])
+"""
+
+
+class DisclosureRepo:
+    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+
+    async def case_facts(self, case_ids: Sequence[UUID]) -> dict[UUID, Mapping[str, Any]]:
+        rows = await self.conn.fetch(_CASE_FACTS, list(case_ids))
+        return {r["case_id"]: dict(r) for r in rows}
+
+    async def party_name(self, party_id: UUID) -> str | None:
+        value: str | None = await self.conn.fetchval("SELECT display_name FROM parties WHERE id = $1", party_id)
+        return value
+
+    async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        await self.conn.executemany(
+            "INSERT INTO disclosures (tenant_id, id, kind, case_id, subject_id, right_type, listing_title,"
+            " merchant_name, record, redactions, status, created_at, publish_at, published_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            [(self.tenant_id, r["id"], r["kind"], r["case_id"], r["subject_id"], r["right_type"], r["listing_title"],
+              r["merchant_name"], r["record"], r["redactions"], r["status"], r["created_at"], r["publish_at"],
+              r["published_at"]) for r in rows],
+        )
+
+    async def publish(self, ids: Sequence[UUID], at: datetime) -> int:
+        done = await self.conn.execute(
+            "UPDATE disclosures SET status = 'published', published_at = $2 WHERE id = any($1::uuid[])"
+            " AND status = 'scheduled'", list(ids), at)
+        return int(done.split()[-1])
+
+    async def get(self, disclosure_id: UUID) -> Mapping[str, Any] | None:
+        row = await self.conn.fetchrow(f"SELECT {_COLS} FROM disclosures WHERE id = $1", disclosure_id)
+        return dict(row) if row else None
+
+    async def withdraw(self, disclosure_id: UUID, at: datetime, reason: str) -> bool:
+        done = await self.conn.execute(
+            "UPDATE disclosures SET status = 'withdrawn', withdrawn_at = $2, withdraw_reason = $3"
+            " WHERE id = $1 AND status <> 'withdrawn'", disclosure_id, at, reason)
+        return bool(done == "UPDATE 1")
+
+    async def replace_record(self, disclosure_id: UUID, record: Mapping[str, Any], redactions: list[Any],
+                             listing_title: str | None, merchant_name: str | None) -> None:
+        await self.conn.execute(
+            "UPDATE disclosures SET record = $2, redactions = $3, listing_title = $4, merchant_name = $5"
+            " WHERE id = $1", disclosure_id, dict(record), redactions, listing_title, merchant_name)
+
+    async def public_page(self, after: tuple[datetime, UUID] | None, first: int, kind: str | None,
+                          right_type: str | None, since: datetime | None, until: datetime | None,
+                          name: str | None) -> list[Mapping[str, Any]]:
+        """Published records, newest first; keyset on (published_at, id) so any page costs the same."""
+        rows = await self.conn.fetch(
+            f"SELECT {_COLS} FROM disclosures WHERE status = 'published'"
+            " AND ($1::timestamptz IS NULL OR (published_at, id) < ($1, $2::uuid))"
+            " AND ($4::text IS NULL OR kind = $4) AND ($5::text IS NULL OR right_type = $5)"
+            " AND ($6::timestamptz IS NULL OR published_at >= $6) AND ($7::timestamptz IS NULL OR published_at < $7)"
+            " AND ($8::text IS NULL OR listing_title ILIKE '%' || $8 || '%' OR merchant_name ILIKE '%' || $8 || '%')"
+            " ORDER BY published_at DESC, id DESC LIMIT $3",
+            after[0] if after else None, after[1] if after else None, first, kind, right_type, since, until, name,
+        )
+        return [dict(r) for r in rows]
+
+    async def public_for_case(self, case_id: UUID) -> list[Mapping[str, Any]]:
+        rows = await self.conn.fetch(
+            f"SELECT {_COLS} FROM disclosures WHERE case_id = $1 AND status = 'published' ORDER BY published_at",
+            case_id)
+        return [dict(r) for r in rows]
+
+    async def public_timeline(self, case_id: UUID) -> list[tuple[str, datetime]]:
+        """Dates only: received, measures applied and lifted, declaration received, outcome."""
+        rows = await self.conn.fetch(
+            "SELECT 'received' AS step, n.received_at AS at FROM cases c JOIN notices n"
+            "   ON n.tenant_id = c.tenant_id AND n.id = c.notice_id WHERE c.id = $1"
+            " UNION ALL SELECT 'measure_applied:' || type, applied_at FROM measures WHERE case_id = $1"
+            "   AND applied_at IS NOT NULL"
+            " UNION ALL SELECT 'measure_lifted:' || type, lifted_at FROM measures WHERE case_id = $1"
+            "   AND lifted_at IS NOT NULL"
+            " UNION ALL SELECT 'declaration_received', d.received_at FROM cases c JOIN declarations d"
+            "   ON d.tenant_id = c.tenant_id AND d.id = c.declaration_id WHERE c.id = $1"
+            " UNION ALL SELECT 'outcome:' || coalesce((SELECT outcome FROM decisions WHERE case_id = $1"
+            "   AND outcome IN ('restored', 'upheld', 'settled', 'rejected', 'withdrawn') ORDER BY seq DESC LIMIT 1),"
+            "   state), outcome_at FROM cases WHERE id = $1 AND outcome_at IS NOT NULL"
+            " ORDER BY 2", case_id)
+        return [(r["step"], r["at"]) for r in rows]
+
+    async def stream(self, since: datetime, until: datetime) -> AsyncIterator[Mapping[str, Any]]:
+        """Every published record in [since, until), oldest first, through a server-side cursor."""
+        async for row in self.conn.cursor(
+            f"SELECT {_COLS} FROM disclosures WHERE status = 'published' AND published_at >= $1"
+            " AND published_at < $2 ORDER BY published_at, id", since, until, prefetch=2000):
+            yield dict(row)
