@@ -222,7 +222,10 @@ class SimulatePolicyInput:
         default=None, description="A PolicyVersion to simulate (a draft, or any earlier version)."
     )
     document: JSON | None = strawberry.field(default=None, description="Or an unsaved document.")
-    scenarios: list[PolicyScenarioInput] = strawberry.field(description="1 to 100 scenarios.")
+    scenarios: list[PolicyScenarioInput] = strawberry.field(
+        default_factory=list, description="Hypothetical notices (with caseIds: 1 to 100 in all).")
+    case_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Past cases, evaluated as they stood at intake (label `case:<id>`).")
 
 
 def _scenario(s: PolicyScenarioInput) -> policy_service.PolicyScenario:
@@ -312,7 +315,8 @@ class PolicyQuery:
             scenarios = [_scenario(s) for s in input.scenarios]
             async with c.uow() as uow:
                 result = await policy_service.simulate_policy(
-                    uow, c.principal, scenarios, version_id=version_id, document=input.document
+                    uow, c.principal, scenarios, version_id=version_id, document=input.document,
+                    case_ids=[decode_id(x, "Case", f"caseIds.{n}") for n, x in enumerate(input.case_ids)],
                 )
             return SimulatePolicySuccess.from_domain(result)
 

@@ -363,14 +363,17 @@ async def simulate_policy(
     *,
     version_id: UUID | None = None,
     document: object = None,
+    case_ids: Sequence[UUID] = (),
 ) -> SimulationResult:
     """What a version (by id: a draft or any past version) or an inline document would decide for
     each scenario, next to what the version in force decides. Reads only: writes and records nothing."""
     principal.require(*READERS)
     if (version_id is None) == (document is None):
         raise InvalidInput("Give either the id of a policy version or an inline document, not both.", "id")
+    if case_ids:
+        scenarios = [*scenarios, *await _past_case_scenarios(uow, case_ids)]
     if not scenarios:
-        raise InvalidInput("Give at least one scenario.", "scenarios")
+        raise InvalidInput("Give at least one scenario or past case.", "scenarios")
     if len(scenarios) > MAX_SCENARIOS:
         raise LimitExceeded(f"At most {MAX_SCENARIOS} scenarios per simulation.", "scenarios")
     problems = [p for i, s in enumerate(scenarios) for p in _scenario_problems(i, s)]
@@ -402,3 +405,39 @@ async def simulate_policy(
             candidate=evaluate_notice(candidate, facts), in_force=evaluate_notice(in_force.policy, facts),
         ))
     return SimulationResult(candidate_version, in_force.version, tuple(results))
+
+
+async def _past_case_scenarios(uow: UnitOfWork, case_ids: Sequence[UUID]) -> list[PolicyScenario]:
+    """A past case as the engine saw it at intake: its notice's right, fields, evidence and listing
+    count, on the day it was received (so "what would this version have decided?")."""
+    from domain.notices import NoticeInput, notice_present_fields
+
+    cases = await uow.cases.get_many(list(case_ids))
+    missing = [FieldProblem(f"caseIds.{i}", "No such case.", "not_found") for i, c in enumerate(cases) if c is None]
+    if missing:
+        raise InvalidInput.from_problems(missing)
+    found = [c for c in cases if c is not None]
+    notices = {n.id: n for n in await uow.notices.get_many(list({c.notice_id for c in found})) if n}
+    rights = {r.id: r for r in await uow.ip_rights.get_many(list({n.ip_right_id for n in notices.values()})) if r}
+    contacts = await uow.parties.contact_flags(list({n.complainant_id for n in notices.values()}))
+    scenarios = []
+    for case in found:
+        notice = notices[case.notice_id]
+        right = rights[notice.ip_right_id]
+        listing_count = len(await uow.cases.by_notice(notice.id))
+        has_identity, has_email, _, _ = contacts.get(notice.complainant_id, (False, False, False, False))
+        as_input = NoticeInput(complainant_id=notice.complainant_id, ip_right_id=notice.ip_right_id,
+                               reason_code=notice.reason_code, listing_ids=(case.listing_id,),
+                               agent_id=notice.agent_id, explanation=notice.explanation, evidence=notice.evidence,
+                               statements=notice.statements, signature=notice.signature)
+        scenarios.append(PolicyScenario(
+            right_type=right.type, jurisdiction=right.jurisdiction, verification_status=right.verification_status,
+            legal_status=right.legal_status, valid_until=right.valid_until, today=notice.received_at.date(),
+            present_fields=tuple(sorted(notice_present_fields(as_input, has_identity=has_identity,
+                                                              has_email=has_email))),
+            evidence_kinds=tuple(sorted({e.kind for e in notice.evidence})), listing_count=listing_count,
+            has_agent=notice.agent_id is not None,
+            agent_authorized=any(e.kind == "authorization_letter" for e in notice.evidence),
+            notifier_trusted=notice.trusted, label=f"case:{case.id}",
+        ))
+    return scenarios
