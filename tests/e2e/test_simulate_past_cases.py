@@ -25,8 +25,10 @@ async def test_simulating_a_draft_against_past_cases(make_tenant: Any, db: Any) 
                                                       "caseIds": [c["id"] for c in cases]}}))["simulatePolicy"]
     assert result["__typename"] == "SimulatePolicySuccess", result
     assert result["changedCount"] == 2
+    from strawberry import relay
+
     for row, case in zip(result["results"], cases, strict=True):
-        assert row["label"].startswith("case:")
+        assert row["label"] == f"case:{relay.GlobalID.from_id(case['id']).node_id}"
         assert (row["inForce"]["outcome"], row["simulated"]["outcome"]) == ("REVIEW", "AUTO_ACCEPT")
     async with db.tenant_tx(tenant_id) as conn:
         assert await conn.fetchval("SELECT count(*) FROM decisions") == before
