@@ -234,13 +234,12 @@ _TABLE: dict[tuple[CaseState, CaseEvent], _Rule] = {
         S.INCOMPLETE, (X.REQUEST_CLARIFICATION, X.START_CLARIFICATION_DEADLINE)
     ),
     (S.UNDER_REVIEW, E.REJECT): _Rule(S.REJECTED),
-    (S.UNDER_REVIEW, E.REQUEST_MEASURES): _Rule(S.MEASURES_REQUESTED, (X.REQUEST_MEASURES,)),
-    # Measures are the marketplace's to apply; the case waits for its confirmation. The notice is
-    # forwarded once the measure is in force (DSA Art 17: statement of reasons at the latest when
-    # restricting), which is also when the merchant's time to declare starts.
-    (S.MEASURES_REQUESTED, E.CONFIRM_MEASURES): _Rule(
-        S.MEASURES_APPLIED, (X.FORWARD_NOTICE, X.START_DECLARATION_DEADLINE)
-    ),
+    # Accepting a notice forwards it to the merchant together with the measure request (ECL 42;
+    # DSA Art 17: the statement of reasons goes out at the latest when the restriction is imposed).
+    (S.UNDER_REVIEW, E.REQUEST_MEASURES): _Rule(S.MEASURES_REQUESTED, (X.REQUEST_MEASURES, X.FORWARD_NOTICE)),
+    # Measures are the marketplace's to apply; the case waits for its confirmation, which is when
+    # the merchant's time to declare starts.
+    (S.MEASURES_REQUESTED, E.CONFIRM_MEASURES): _Rule(S.MEASURES_APPLIED, (X.START_DECLARATION_DEADLINE,)),
     # The marketplace could not apply the measure: back to review to choose another or reject.
     (S.MEASURES_REQUESTED, E.MEASURES_FAILED): _Rule(S.UNDER_REVIEW),
     # The merchant answers, accepts, or stays silent.

@@ -208,8 +208,8 @@ def test_cn_ecl_declaration_window_ends_without_proof_and_listing_is_restored() 
     ]
     assert [t.effects for t in steps] == [
         (),
-        (X.REQUEST_MEASURES,),
-        (X.FORWARD_NOTICE, X.START_DECLARATION_DEADLINE),
+        (X.REQUEST_MEASURES, X.FORWARD_NOTICE),  # forwarded with the measure request (issue 3, ECL 42)
+        (X.START_DECLARATION_DEADLINE,),
         (X.CANCEL_DECLARATION_DEADLINE, X.FORWARD_DECLARATION),
         (X.START_WINDOW,),  # on delivery to the rights holder, not on sending (ECL 43)
         (X.LIFT_MEASURES,),
