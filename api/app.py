@@ -24,6 +24,7 @@ from api.public import PublicRateLimit
 from api.public import routes as public_routes
 from api.schema import schema
 from api.tracing import TracingMiddleware
+from api.transparency_http import transparency_csv
 from domain.errors import DomainError, ErrorCode
 from infra import broker as broker_mod
 from infra.db import Database, create_pool
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             Route("/graphql", GraphQLEndpoint(view, settings), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/reports/transparency.csv", transparency_csv, methods=["GET"]),
             Route("/metrics", metrics_endpoint),
             *public_routes,
         ],

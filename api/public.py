@@ -7,9 +7,11 @@ run under row-level security with the tenant set, and only `published` records a
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import hashlib
 import io
+import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -32,7 +34,8 @@ from strawberry.types import Info
 from api.extensions import build_extensions
 from domain.errors import InvalidInput, NotFound
 from domain.redaction import MARKER_PATTERN
-from infra.db import Database
+from infra.db import Database, PgUnitOfWork
+from infra.disclosure_repositories import EXPORT_COLUMNS
 from infra.repositories import tenant_id_by_slug
 from infra.settings import get_settings
 
@@ -43,16 +46,40 @@ MAX_PAGE = 100
 # ----- reading ----------------------------------------------------------------------------------
 
 
-async def _tenant(db: Database, slug: str) -> UUID:
-    async with db.system_tx() as conn:
-        tenant_id = await tenant_id_by_slug(conn, slug)
+# Slug -> tenant id, per Database. A slug never changes and a tenant is never deleted (no role may UPDATE
+# tenants.slug or DELETE from tenants: 0001_foundation), so a resolved slug stays right for the life of the
+# pool. Only hits are kept, so the map is bounded by the tenants that exist; unknown slugs are looked up
+# every time. The policy check is NOT cached: it is read in the same transaction as the records.
+_TENANT_IDS: weakref.WeakKeyDictionary[Database, dict[str, UUID]] = weakref.WeakKeyDictionary()
+
+
+async def _tenant_id(db: Database, slug: str) -> UUID:
+    known = _TENANT_IDS.setdefault(db, {})
+    tenant_id = known.get(slug)
     if tenant_id is None:
-        raise NotFound(f"Public record '{slug}'", "tenant")
-    async with db.uow(tenant_id) as uow:
-        in_force = await uow.policies.in_force()
-    if not in_force.policy.disclosure.public_feed:
-        raise NotFound(f"Public record '{slug}'", "tenant")
+        async with db.system_tx() as conn:
+            tenant_id = await tenant_id_by_slug(conn, slug)
+        if tenant_id is None:
+            raise NotFound(f"Public record '{slug}'", "tenant")
+        known[slug] = tenant_id
     return tenant_id
+
+
+@contextlib.asynccontextmanager
+async def _public_uow(db: Database, slug: str) -> AsyncIterator[PgUnitOfWork]:
+    """A tenant transaction for a public read, after checking (in it) that the policy in force publishes a feed.
+
+    One transaction per request: the policy check and the reads share a snapshot and a connection."""
+    async with db.uow(await _tenant_id(db, slug)) as uow:
+        in_force = await uow.policies.in_force()  # parsed once per policy version (PolicyRepo)
+        if not in_force.policy.disclosure.public_feed:
+            raise NotFound(f"Public record '{slug}'", "tenant")
+        yield uow
+
+
+async def _tenant(db: Database, slug: str) -> UUID:
+    async with _public_uow(db, slug) as uow:
+        return uow.tenant_id
 
 
 def _cursor(row: Any) -> str:
@@ -84,16 +111,14 @@ async def list_records(db: Database, slug: str, *, first: int, after: str | None
                        name: str | None) -> tuple[list[Any], bool]:
     if not 1 <= first <= MAX_PAGE:
         raise InvalidInput(f"'first' must be between 1 and {MAX_PAGE}.", "first")
-    tenant_id = await _tenant(db, slug)
-    async with db.uow(tenant_id) as uow:
+    async with _public_uow(db, slug) as uow:
         rows = await uow.disclosures.public_page(_after(after), first + 1, kind, right_type, since, until,
                                                  (name or "").strip()[:100] or None)
     return rows[:first], len(rows) > first
 
 
 async def one_record(db: Database, slug: str, record_id: UUID) -> tuple[Any, list[Any], list[tuple[str, datetime]]]:
-    tenant_id = await _tenant(db, slug)
-    async with db.uow(tenant_id) as uow:
+    async with _public_uow(db, slug) as uow:
         row = await uow.disclosures.get(record_id)
         if row is None or row["status"] != "published":
             raise NotFound("Public record", "id")
@@ -293,7 +318,7 @@ async def page_detail(request: Request) -> Response:
 
 # ----- exports ---------------------------------------------------------------------------------
 
-_CSV_FIELDS = ("id", "kind", "published_at", "right_type", "listing_title", "merchant_name", "record")
+_CSV_FIELDS = EXPORT_COLUMNS  # id, kind, published_at, right_type, listing_title, merchant_name, record
 
 
 async def _export_range(request: Request) -> tuple[UUID, datetime, datetime]:
@@ -305,27 +330,31 @@ async def _export_range(request: Request) -> tuple[UUID, datetime, datetime]:
     return tenant_id, since, until
 
 
-async def _rows(db: Database, tenant_id: UUID, since: datetime, until: datetime) -> AsyncIterator[Any]:
+async def _batches(db: Database, tenant_id: UUID, since: datetime, until: datetime) -> AsyncIterator[list[Any]]:
     async with db.uow(tenant_id) as uow:
-        async for row in uow.disclosures.stream(since, until):
-            yield row
+        async for rows in uow.disclosures.export_batches(since, until):
+            yield rows
 
 
-def _jsonl(row: Any) -> bytes:
-    return orjson.dumps({k: row[k] for k in _CSV_FIELDS}, default=str) + b"\n"
+def _jsonl(rows: list[Any]) -> bytes:
+    """One JSON object per record, keys in _CSV_FIELDS order (the records carry exactly those columns)."""
+    dumps, fields, option = orjson.dumps, _CSV_FIELDS, orjson.OPT_APPEND_NEWLINE
+    return b"".join([dumps(dict(zip(fields, row, strict=True)), default=str, option=option) for row in rows])
 
 
-def _csv(row: Any) -> bytes:
+def _csv(rows: list[Any]) -> bytes:
     out = io.StringIO()
-    csv.writer(out).writerow([row["id"], row["kind"], row["published_at"].isoformat(), row["right_type"] or "",
-                              row["listing_title"] or "", row["merchant_name"] or "",
-                              orjson.dumps(row["record"]).decode()])
+    dumps = orjson.dumps
+    csv.writer(out).writerows([
+        [row["id"], row["kind"], row["published_at"].isoformat(), row["right_type"] or "",
+         row["listing_title"] or "", row["merchant_name"] or "", dumps(row["record"]).decode()] for row in rows])
     return out.getvalue().encode()
 
 
 async def export(request: Request) -> Response:
-    """Streams every published record in the range (constant memory); JSON lines end with a checksum line
-    over the preceding bytes; CSV's checksum is served at `.csv.sha256` for the same range."""
+    """Streams every published record in the range (constant memory: one batch of records at a time, sent as
+    one chunk); JSON lines end with a checksum line over the preceding bytes; CSV's checksum is served at
+    `.csv.sha256` for the same range."""
     fmt = request.path_params["fmt"]
     try:
         tenant_id, since, until = await _export_range(request)
@@ -341,10 +370,10 @@ async def export(request: Request) -> Response:
             header = ",".join(_CSV_FIELDS).encode() + b"\r\n"
             digest.update(header)
             yield header
-        async for row in _rows(db, tenant_id, since, until):
-            chunk = _csv(row) if fmt == "csv" else _jsonl(row)
+        async for rows in _batches(db, tenant_id, since, until):
+            chunk = _csv(rows) if fmt == "csv" else _jsonl(rows)
             digest.update(chunk)
-            count += 1
+            count += len(rows)
             yield chunk
         if fmt == "jsonl":
             yield orjson.dumps({"_checksum": {"sha256": digest.hexdigest(), "rows": count}}) + b"\n"
@@ -352,8 +381,8 @@ async def export(request: Request) -> Response:
     if fmt == "csv.sha256":
         async def checksum() -> AsyncIterator[bytes]:
             digest = hashlib.sha256(",".join(_CSV_FIELDS).encode() + b"\r\n")
-            async for row in _rows(db, tenant_id, since, until):
-                digest.update(_csv(row))
+            async for rows in _batches(db, tenant_id, since, until):
+                digest.update(_csv(rows))
             yield f"{digest.hexdigest()}  export.csv\n".encode()
 
         return StreamingResponse(checksum(), media_type="text/plain")

@@ -13,10 +13,15 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
 from api import errors as e
+from api.audit_graphql import AuditMutation, AuditQuery
 from api.case_graphql import CaseMutation, CaseQuery
+from api.disclosure_graphql import DisclosureMutation
 from api.extensions import build_extensions
+from api.notification_graphql import NotificationMutation, NotificationQuery
 from api.pagination import keyset_connection
 from api.policy_graphql import PolicyMutation, PolicyQuery
+from api.transparency_graphql import TransparencyMutation, TransparencyQuery
+from api.trust_graphql import TrustMutation, TrustQuery
 from api.types import (
     ApiKey,
     IpRight,
@@ -249,7 +254,7 @@ class Viewer:
 
 
 @strawberry.type
-class Query(CaseQuery, PolicyQuery):
+class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, TransparencyQuery):
     node: relay.Node | None = relay.node()
 
     @strawberry.field(description="The caller: its tenant and roles.")
@@ -328,7 +333,8 @@ class Query(CaseQuery, PolicyQuery):
 
 
 @strawberry.type
-class Mutation(CaseMutation, PolicyMutation):
+class Mutation(CaseMutation, PolicyMutation, TrustMutation, AuditMutation, DisclosureMutation, NotificationMutation,
+               TransparencyMutation):
     @strawberry.mutation(description="Operator only: create a tenant and its first admin key.")
     async def create_tenant(self, info: Info, input: CreateTenantInput) -> CreateTenantPayload:
         c = ctx(info)

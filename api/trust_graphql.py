@@ -280,8 +280,8 @@ class TrustMutation:
             right_id = decode_id(input.ip_right_id, "IpRight", "ipRightId")
             async with ctx.uow() as uow:
                 cases = await suspension_service.record_invalidation_outcome(
-                    uow, ctx.principal, right_id, str(input.outcome.value), input.decided_at
-                )  # type: ignore[attr-defined]
+                    uow, ctx.principal, right_id, _InvalidationOutcome(input.outcome).value, input.decided_at
+                )
             return CasesSuccess(cases=[Case.from_domain(c) for c in cases])
 
         return await e.payload(run)

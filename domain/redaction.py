@@ -18,7 +18,8 @@ category) and rendering e.g. "[已隐去 邮箱]" in zh-CN. Categories (`Redacti
 
   ==================== ===================================================================
   email                addresses in ASCII, also glued to Chinese text ("请联系a@b.com获取"),
-                       with a full-width at sign / dot (U+FF20 / U+FF0E), or obfuscated as "a [at] b [dot] com"
+                       with a full-width at sign or dot (U+FF20, U+FF0E), or obfuscated as
+                       "a [at] b [dot] com"
   phone                CN mobiles 1[3-9]x xxxx xxxx with or without +86 / 0086 / 86 and with
                        spaces or dashes; CN landlines (010-12345678, (0755) 8888 6666,
                        +86 10 8888 6666); international numbers with "+" and 8-15 digits
@@ -28,8 +29,8 @@ category) and rendering e.g. "[已隐去 邮箱]" in zh-CN. Categories (`Redacti
                        redacted when the ISO 7064 MOD 11-2 check character, the province
                        code and the birth date (1900-2099) are valid, so order numbers and
                        other 18-digit strings survive. The 2023 foreigners' permanent
-                       residence number (leading 9, same check) is covered. The legacy
-                       15-digit format (expired since 2013) is not.
+                       residence number (leading 9, same check) is covered. Not covered:
+                       the legacy 15-digit format (expired since 2013), IDs split by spaces.
   bank_card            16-19 digits, contiguous or in groups of four, Luhn-valid and with a
                        card-network prefix (2[2-7] 35 4 5[1-5] 6); `redact_bank_cards`.
                        A heuristic: about 3 % of random 16-19 digit order numbers pass it.
@@ -38,6 +39,8 @@ category) and rendering e.g. "[已隐去 邮箱]" in zh-CN. Categories (`Redacti
   url                  any scheme:// or www. URL, only with `redact_urls` (the tenant hides
                        evidence URIs); the whole URL is then replaced, credentials included
   custom:<i>           a match of the tenant's i-th `disclosure.extra_redaction_patterns`
+  manual               a reviewer's redaction (written by the disclosure service with
+                       ``marker("manual")``); recognised and protected like the others
   ==================== ===================================================================
 
 Not redacted (tested): SKU and order codes (SKU-2026-000123), registration numbers (TM 12345678,
@@ -63,6 +66,13 @@ Semantics:
   replaced), sorted and disjoint; the hit never carries the redacted content itself, so hits can
   be logged and stored next to the public record. Replacing each span of the input by
   ``marker(category)`` yields `Redacted.text` exactly.
+
+Performance: the scanner is gated on the first characters detectors can start with, so most
+positions of Chinese text cost one class test (~40 % faster than the ungated alternation).
+On a shared 2-core dev box: 2 KB of notice text in ~0.5-0.8 ms, about twice that when it holds
+personal data (the confirming second round); linear on hostile input (100 KB of dashed digit
+groups, dotted labels, "+1 " or "a@" runs: 0.1-0.3 s). Tenant patterns are compiled once per
+distinct pattern tuple.
 """
 
 from __future__ import annotations
@@ -102,10 +112,12 @@ class RedactionCategory(StrEnum):
     BANK_CARD = "bank_card"
     URL_WITH_CREDENTIALS = "url_with_credentials"
     URL = "url"
+    MANUAL = "manual"  # a reviewer's manual redaction; never produced by redact_text
 
 
 # plain str values for hits (a StrEnum member would compare equal but repr noisily)
-_CAT_EMAIL, _CAT_PHONE, _CAT_ID, _CAT_CARD, _CAT_CREDENTIALS, _CAT_URL = (c.value for c in RedactionCategory)
+_CAT_EMAIL, _CAT_PHONE, _CAT_ID = RedactionCategory.EMAIL.value, RedactionCategory.PHONE.value, "cn_resident_id"
+_CAT_CARD, _CAT_CREDENTIALS, _CAT_URL = "bank_card", "url_with_credentials", "url"
 
 MAX_EXTRA_PATTERNS = 100
 """Tenant patterns per rule set; custom:<i> markers are recognised for i < 100 (policy allows 50)."""
@@ -122,7 +134,7 @@ def marker(category: str) -> str:
 
 
 # Only real categories are protected: a fake marker such as "[redacted:zhangsan]" is not a marker.
-_MARKER = r"\[redacted:(email|phone|cn_resident_id|bank_card|url_with_credentials|url|custom:\d{1,2})\]"
+_MARKER = r"\[redacted:(email|phone|cn_resident_id|bank_card|url_with_credentials|url|manual|custom:\d{1,2})\]"
 MARKER_PATTERN = re.compile(_MARKER)
 """Matches a marker; group 1 is the category. For localising markers on the public page."""
 
@@ -230,20 +242,38 @@ _INTERNATIONAL = rf"(?<![\dA-Za-z+\uff0b])[+\uff0b]\d+(?:(?:{_SEP}?\(\d{{1,4}}\)
 _NANP = rf"{_NOT_AFTER_ALNUM}(?:1[ \-.]?)?(?:\([2-9]\d{{2}}\)[ ]?|[2-9]\d{{2}}[ \-.])[2-9]\d{{2}}[ \-.]\d{{4}}(?!\d)"
 
 
+# Every detector starts with one of these characters; the gate lets most positions of Chinese
+# text fail after one class test instead of one attempt per detector.
+_FIRST_CHAR = r"(?=[\[\dA-Za-z._%+\-(\uff0b])"
+
+
 def _scanner(url_alternative: str) -> re.Pattern[str]:
     return re.compile(
-        "|".join(
+        _FIRST_CHAR
+        + "(?:"
+        + "|".join(
             (
                 f"(?P<marker>{_MARKER})",
                 url_alternative,
                 f"(?P<email>{_EMAIL})",
-                f"(?P<long>{_LONG_NUMBER})",
-                f"(?P<mobile>{_CN_MOBILE})",
-                f"(?P<landline>{_CN_LANDLINE})",
-                f"(?P<intl>{_INTERNATIONAL})",
-                f"(?P<nanp>{_NANP})",
+                # the numeric detectors, behind a gate of their own first characters. `long` is
+                # last: when its validators reject a candidate the scan moves one character on,
+                # so no other detector may still be untried at that position ("0755-2000 0000
+                # 0000" is a landline and a few digits, not a failed card).
+                r"(?=[\d(+\uff0b])(?:"
+                + "|".join(
+                    (
+                        f"(?P<mobile>{_CN_MOBILE})",
+                        f"(?P<landline>{_CN_LANDLINE})",
+                        f"(?P<intl>{_INTERNATIONAL})",
+                        f"(?P<nanp>{_NANP})",
+                        f"(?P<long>{_LONG_NUMBER})",
+                    )
+                )
+                + ")",
             )
         )
+        + ")"
     )
 
 

@@ -166,6 +166,38 @@ class CaseRepo(_Repo):
         )
         return bool(status == "UPDATE 1")
 
+    async def save_many(self, items: Sequence[tuple[Case, int]]) -> int:
+        """`save` for many cases in one statement (each checked against its own expected revision); returns how
+        many were written, so fewer than given means someone changed one of them meanwhile."""
+        if not items:
+            return 0
+        items = sorted(items, key=lambda x: x[0].id)  # one lock order for every transaction
+        cases = [c for c, _ in items]
+        status = await self.conn.execute(
+            "UPDATE cases c SET state = u.state, suspended_from = u.suspended_from,"
+            " measures_active = u.measures_active, review_due_at = u.review_due_at,"
+            " declaration_id = u.declaration_id, window_starts_at = u.window_starts_at,"
+            " window_earliest_end_at = u.window_earliest_end_at, window_ends_at = u.window_ends_at,"
+            " outcome_at = u.outcome_at, updated_at = u.updated_at, unfounded = u.unfounded,"
+            " automated_measures = u.automated_measures, revision = c.revision + 1"
+            " FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::bool[], $7::timestamptz[], $8::uuid[],"
+            "   $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],"
+            "   $14::bool[], $15::bool[])"
+            " AS u(id, expected, state, suspended_from, measures_active, review_due_at, declaration_id,"
+            "   window_starts_at, window_earliest_end_at, window_ends_at, outcome_at, updated_at, unfounded,"
+            "   automated_measures)"
+            " WHERE c.tenant_id = $1 AND c.id = u.id AND c.revision = u.expected",
+            self.tenant_id, [c.id for c in cases], [expected for _, expected in items],
+            [c.state.value for c in cases],
+            [c.status.suspended_from.value if c.status.suspended_from else None for c in cases],
+            [c.status.measures_active for c in cases], [c.review_due_at for c in cases],
+            [c.declaration_id for c in cases], [c.window_starts_at for c in cases],
+            [c.window_earliest_end_at for c in cases], [c.window_ends_at for c in cases],
+            [c.outcome_at for c in cases], [c.updated_at for c in cases], [c.unfounded for c in cases],
+            [c.automated_measures for c in cases],
+        )
+        return int(status.split()[-1])
+
     async def page(self, after: UUID | None, first: int, states: Sequence[str] | None,
                    notice_id: UUID | None, listing_id: UUID | None) -> list[Case]:
         rows = await self.conn.fetch(

@@ -22,9 +22,14 @@ from domain.clock import Clock, OffsetClock, SystemClock
 from domain.ids import new_id
 from infra import case_repositories as case_repos
 from infra import repositories as repos
+from infra.archive_repositories import ArchiveRepo, AuditRepo
 from infra.calendars import calendar_for
 from infra.decision_log import DecisionLog
+from infra.disclosure_repositories import DisclosureRepo
+from infra.notification_repositories import EmailRepo, WebhookRepo
 from infra.settings import Settings
+from infra.transparency_repositories import StatementRepo, TransparencyRepo
+from infra.trust_repositories import TrustRepo
 
 OUTBOX_CHANNEL = "noticehub_outbox"
 DEADLINE_CHANNEL = "noticehub_deadlines"
@@ -80,12 +85,16 @@ class OutboxBuffer:
     async def flush(self, conn: asyncpg.Connection) -> None:
         if not self.rows:
             return
-        await conn.executemany(
-            "INSERT INTO outbox (tenant_id, id, topic, ordering_key, payload, trace_context)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
-            self.rows,
+        rows = self.rows
+        await conn.execute(  # one statement for all rows, and the relay's wake-up (delivered at COMMIT)
+            "WITH added AS (INSERT INTO outbox (tenant_id, id, topic, ordering_key, payload, trace_context)"
+            " SELECT $1, u.id, u.topic, u.ordering_key, u.payload::jsonb, u.trace_context::jsonb"
+            " FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])"
+            " AS u(id, topic, ordering_key, payload, trace_context))"
+            f" SELECT pg_notify('{OUTBOX_CHANNEL}', '')",
+            self.tenant_id, [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+            [orjson.dumps(r[4]).decode() for r in rows], [orjson.dumps(r[5]).decode() for r in rows],
         )
-        await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
         self.rows.clear()
 
 
@@ -111,14 +120,24 @@ class PgUnitOfWork:
         self.proofs = case_repos.ProofRepo(conn, tenant_id)
         self.deadlines = case_repos.DeadlineRepo(conn, tenant_id)
         self.decision_reads = case_repos.DecisionReadRepo(conn, tenant_id)
+        self.webhooks = WebhookRepo(conn, tenant_id)
+        self.emails = EmailRepo(conn, tenant_id)
+        self.audit = AuditRepo(conn, tenant_id)
+        self.archive = ArchiveRepo(conn, tenant_id)
+        self.trust = TrustRepo(conn, tenant_id)
+        self.statements = StatementRepo(conn, tenant_id)
+        self.reports = TransparencyRepo(conn, tenant_id)
+        self.disclosures = DisclosureRepo(conn, tenant_id)
 
     def calendar(self, country_code: str) -> WorkingDayCalendar:
         return calendar_for(country_code)
 
     async def flush(self) -> None:
-        """Decisions then outbox rows, last in the transaction: the chain head is locked only briefly."""
-        await self.decisions.flush(self.conn)
+        """Last in the transaction: outbox rows, then the hot rows (the notifiers' daily counters, the decision
+        chain head), so their locks are held only for the few statements before COMMIT."""
         await self.outbox.flush(self.conn)
+        await self.trust.flush()
+        await self.decisions.flush(self.conn)
 
 
 class PgOperatorUnitOfWork:

@@ -17,6 +17,7 @@ from opentelemetry import trace
 from domain.clock import Clock
 from domain.decisions import GENESIS_HASH, Decision, DecisionDraft, chain_hash
 from domain.ids import new_id
+from infra import metrics
 
 _tracer = trace.get_tracer("noticehub.decisions")
 
@@ -106,6 +107,7 @@ class DecisionLog:
         )
         await conn.execute(_MOVE_HEAD, self.tenant_id, seq, prev)
         self.written.extend(rows)
+        metrics.record_decisions((r.kind, r.outcome, r.automated) for r in rows)
         self._pending.clear()
 
 

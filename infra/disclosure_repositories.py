@@ -8,9 +8,13 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 _COLS = ("id, kind, case_id, subject_id, right_type, listing_title, merchant_name, record, redactions, status,"
          " created_at, publish_at, published_at, withdrawn_at, withdraw_reason")
+
+# The columns of the public export, in the order of its CSV header and JSON-lines keys.
+EXPORT_COLUMNS = ("id", "kind", "published_at", "right_type", "listing_title", "merchant_name", "record")
 
 # What a public record about a case may be built from (display data only: no personal data table).
 _CASE_FACTS = """
@@ -48,13 +52,20 @@ class DisclosureRepo:
     async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        await self.conn.executemany(
+        await self.conn.execute(  # one statement for the batch (a thousand cases' records at most)
             "INSERT INTO disclosures (tenant_id, id, kind, case_id, subject_id, right_type, listing_title,"
             " merchant_name, record, redactions, status, created_at, publish_at, published_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            [(self.tenant_id, r["id"], r["kind"], r["case_id"], r["subject_id"], r["right_type"], r["listing_title"],
-              r["merchant_name"], r["record"], r["redactions"], r["status"], r["created_at"], r["publish_at"],
-              r["published_at"]) for r in rows],
+            " SELECT $1, u.id, u.kind, u.case_id, u.subject_id, u.right_type, u.listing_title, u.merchant_name,"
+            "   u.record::jsonb, u.redactions::jsonb, u.status, u.created_at, u.publish_at, u.published_at"
+            " FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[],"
+            "   $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[])"
+            " AS u(id, kind, case_id, subject_id, right_type, listing_title, merchant_name, record, redactions,"
+            "   status, created_at, publish_at, published_at)",
+            self.tenant_id, [r["id"] for r in rows], [r["kind"] for r in rows], [r["case_id"] for r in rows],
+            [r["subject_id"] for r in rows], [r["right_type"] for r in rows], [r["listing_title"] for r in rows],
+            [r["merchant_name"] for r in rows], [orjson.dumps(r["record"]).decode() for r in rows],
+            [orjson.dumps(r["redactions"]).decode() for r in rows], [r["status"] for r in rows],
+            [r["created_at"] for r in rows], [r["publish_at"] for r in rows], [r["published_at"] for r in rows],
         )
 
     async def publish(self, ids: Sequence[UUID], at: datetime) -> int:
@@ -116,6 +127,16 @@ class DisclosureRepo:
             "   state), outcome_at FROM cases WHERE id = $1 AND outcome_at IS NOT NULL"
             " ORDER BY 2", case_id)
         return [(r["step"], r["at"]) for r in rows]
+
+    async def export_batches(self, since: datetime, until: datetime,
+                             batch: int = 5000) -> AsyncIterator[list[asyncpg.Record]]:
+        """The public export: every published record in [since, until), oldest first, as lists of up to `batch`
+        records with just the EXPORT_COLUMNS (in that order), read through a server-side cursor."""
+        cursor = await self.conn.cursor(
+            f"SELECT {', '.join(EXPORT_COLUMNS)} FROM disclosures WHERE status = 'published' AND published_at >= $1"
+            " AND published_at < $2 ORDER BY published_at, id", since, until)
+        while rows := await cursor.fetch(batch):
+            yield rows
 
     async def stream(self, since: datetime, until: datetime) -> AsyncIterator[Mapping[str, Any]]:
         """Every published record in [since, until), oldest first, through a server-side cursor."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 import asyncpg
@@ -17,15 +18,18 @@ import dramatiq
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 
+from infra import metrics
 from infra.broker import events_message
 from infra.db import OUTBOX_CHANNEL, Database
 from infra.loops import wait_for_wake
 
 log = logging.getLogger("noticehub.relay")
 _tracer = trace.get_tracer("noticehub.relay")
+BACKLOG_SAMPLE_S = 10.0
 
 _CLAIM = (
-    "SELECT tenant_id, id, topic, payload, trace_context FROM outbox WHERE dispatched_at IS NULL"
+    "SELECT tenant_id, id, topic, payload, trace_context, created_at, clock_timestamp() AS now FROM outbox"
+    " WHERE dispatched_at IS NULL"
     " ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED"
 )
 _MARK = (
@@ -70,6 +74,7 @@ class OutboxRelay:
             messages = self._build(rows)
             await asyncio.to_thread(self._enqueue_all, messages)  # broker clients block
             await conn.execute(_MARK, [r["tenant_id"] for r in rows], [r["id"] for r in rows])
+        metrics.observe_outbox_relayed((r["created_at"] for r in rows), rows[0]["now"])
         return len(rows)
 
     def _on_notify(self, *_: Any) -> None:
@@ -80,7 +85,12 @@ class OutboxRelay:
         try:
             listener = await self.db.pool.acquire()
             await listener.add_listener(OUTBOX_CHANNEL, self._on_notify)
+            sampled = 0.0
             while not stop.is_set():
+                if time.monotonic() - sampled > BACKLOG_SAMPLE_S:  # backlog gauges for /metrics
+                    sampled = time.monotonic()
+                    with contextlib.suppress(OSError, asyncpg.PostgresError):
+                        await metrics.sample_backlogs(self.db)
                 try:
                     relayed = await self.run_once()
                 except (OSError, asyncpg.PostgresError, dramatiq.errors.BrokerError) as exc:

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from domain.errors import Conflict, NotFound
 from domain.reference import (
@@ -288,6 +289,11 @@ class IpRightRepo(_Repo):
         )
         return right_from_row(row) if row else None
 
+    async def set_invalidation_outcome(self, right_id: UUID, outcome: str, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE ip_rights SET invalidation_outcome = $2, invalidation_decided_at = $3, updated_at = now()"
+            " WHERE id = $1", right_id, outcome, at)
+
     async def set_legal_status(self, right_id: UUID, data: LegalStatusInput) -> IpRight | None:
         inv = data.invalidation
         row = await self.conn.fetchrow(
@@ -375,10 +381,12 @@ class IdempotencyRepo(_Repo):
         if not rows:
             return
         try:
-            await self.conn.executemany(
+            await self.conn.execute(
                 "INSERT INTO idempotency_keys (tenant_id, operation, key, request_hash, result)"
-                " VALUES ($1, $2, $3, $4, $5)",
-                [(self.tenant_id, operation, k, h, r) for k, h, r in rows],
+                " SELECT $1, $2, u.key, u.request_hash, u.result::jsonb"
+                " FROM unnest($3::text[], $4::bytea[], $5::text[]) AS u(key, request_hash, result)",
+                self.tenant_id, operation, [k for k, _, _ in rows], [h for _, h, _ in rows],
+                [orjson.dumps(r).decode() for _, _, r in rows],
             )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict("A request with the same idempotencyKey is in progress; retry it.",

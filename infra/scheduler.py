@@ -19,6 +19,7 @@ import asyncpg
 from opentelemetry import propagate, trace
 
 from domain.services.deadlines import DeadlineHandler, DueDeadline
+from infra import metrics
 from infra.db import DEADLINE_CHANNEL, Database
 from infra.loops import wait_for_wake
 
@@ -67,8 +68,10 @@ class Scheduler:
         async with self.db.uow(tenant_id) as uow:
             rows = await uow.conn.fetch(_CLAIM, ids)
             by_kind: dict[str, list[DueDeadline]] = defaultdict(list)
+            now = uow.clock.now()
             for r in rows:
                 by_kind[r["kind"]].append(DueDeadline(r["id"], r["kind"], r["subject_id"], r["due_at"], r["payload"]))
+                metrics.observe_deadline_lag(r["kind"], (now - r["due_at"]).total_seconds())
             for kind, due in by_kind.items():
                 handler = self.handlers.get(kind)
                 if handler is None:

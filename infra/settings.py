@@ -32,8 +32,13 @@ class Settings(BaseSettings):
     max_aliases: int = Field(30, alias="NOTICEHUB_MAX_ALIASES")
     max_tokens: int = Field(5000, alias="NOTICEHUB_MAX_TOKENS")
     max_page_size: int = Field(200, alias="NOTICEHUB_MAX_PAGE_SIZE")
+    public_rate_per_minute: int = Field(300, alias="NOTICEHUB_PUBLIC_RATE_PER_MINUTE")
     relay_poll_interval_s: float = Field(1.0, alias="NOTICEHUB_RELAY_POLL_INTERVAL")
     scheduler_poll_interval_s: float = Field(1.0, alias="NOTICEHUB_SCHEDULER_POLL_INTERVAL")
+    # Archive bundles: file:///abs/dir (default <data dir>/archive), s3://bucket/prefix (AWS_* env), gs://, az://
+    archive_url: str | None = Field(None, alias="NOTICEHUB_ARCHIVE_URL")
+    archive_interval_s: float = Field(60.0, alias="NOTICEHUB_ARCHIVE_INTERVAL")
+    archive_batch_size: int = Field(1000, alias="NOTICEHUB_ARCHIVE_BATCH_SIZE")
 
     @property
     def is_development(self) -> bool:

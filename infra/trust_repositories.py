@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -18,15 +19,23 @@ class TrustRepo:
     def __init__(self, conn: asyncpg.Connection, tenant_id: UUID) -> None:
         self.conn = conn
         self.tenant_id = tenant_id
+        self._counts: dict[tuple[UUID, date], Counter[str]] = {}
 
     # -- notifier record -------------------------------------------------------------------------
 
     async def bump(self, counts: Mapping[tuple[UUID, date], Mapping[str, int]]) -> None:
-        """Add to the notifiers' daily counters (one upsert for all of them)."""
-        if not counts:
+        """Add to the notifiers' daily counters. Written by `flush` at the end of the transaction (one upsert
+        for all of them): a notifier's row of the day is hot (every notice of that notifier updates it) and
+        its lock is held until commit. `record` in the same transaction already counts them."""
+        for key, fields in counts.items():
+            self._counts.setdefault(key, Counter()).update({f: n for f, n in fields.items() if f in NOTIFIER_FIELDS})
+
+    async def flush(self) -> None:
+        if not self._counts:
             return
-        keys = list(counts)
-        columns = {f: [counts[k].get(f, 0) for k in keys] for f in NOTIFIER_FIELDS}
+        counts, self._counts = self._counts, {}
+        keys = sorted(counts)  # one lock order for every transaction
+        columns = {f: [counts[k][f] for k in keys] for f in NOTIFIER_FIELDS}
         await self.conn.execute(
             "INSERT INTO notifier_days (tenant_id, party_id, day, notices, cases, accepted, rejected, unfounded,"
             " successful_declarations, withdrawn)"
@@ -48,7 +57,12 @@ class TrustRepo:
             party_id,
             since,
         )
-        return NotifierRecord(**dict(row))
+        values = dict(row)
+        for (party, day), pending in self._counts.items():  # this transaction's counts, not yet written
+            if party == party_id and day > since:
+                for f, n in pending.items():
+                    values[f] += n
+        return NotifierRecord(**values)
 
     async def trusted_since(self, party_ids: Sequence[UUID]) -> dict[UUID, datetime | None]:
         rows = await self.conn.fetch(

@@ -52,6 +52,7 @@ def _bootstrap_environment() -> None:
     os.environ["NOTICEHUB_OPERATOR_KEY"] = OPERATOR_KEY
     os.environ["NOTICEHUB_ENV"] = "test"
     os.environ.setdefault("OTEL_TRACES_EXPORTER", "none")
+    os.environ.setdefault("NOTICEHUB_MAILDIR", str(_tmp / "maildir"))  # emails without SMTP land here
 
     # A fresh database for this run.
     import asyncio

@@ -18,3 +18,18 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {}
 
 def handlers_for(topic: str) -> tuple[Handler, ...]:
     return HANDLERS.get(topic, ())
+
+
+def register(table: Mapping[str, tuple[Handler, ...]]) -> None:
+    """Add handlers after any already registered for the same topics."""
+    for topic, handlers in table.items():
+        HANDLERS[topic] = HANDLERS.get(topic, ()) + tuple(handlers)
+
+
+from workers.notification_handlers import notification_handlers  # noqa: E402 - needs Handler above
+
+register(notification_handlers())  # webhooks fan-out, emails to parties, delivery triggers, metrics
+
+from workers.statement_handlers import statement_handlers  # noqa: E402 - needs Handler above
+
+register(statement_handlers())  # DSA statements of reasons: queue, end dates, submission passes

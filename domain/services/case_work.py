@@ -217,10 +217,10 @@ class CaseWork:
     async def finish(self) -> None:
         uow, fx = self.uow, self._fx
         await uow.cases.insert_many(list(self._new.values()))
-        for case, expected in self._changed.values():
-            if not await uow.cases.save(case, expected):
-                raise Conflict("The case was changed by someone else at the same time; reload it and try again.",
-                               "caseId")
+        changed = list(self._changed.values())
+        if changed and await uow.cases.save_many(changed) != len(changed):
+            raise Conflict("The case was changed by someone else at the same time; reload it and try again.",
+                           "caseId")
         await uow.measures.insert_many(fx.measures)
         for cases, status, topic in ((fx.lift, MeasureStatus.LIFTED, "measure.lifted"),
                                      (fx.end, MeasureStatus.ENDED, "measure.ended")):

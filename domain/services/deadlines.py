@@ -20,6 +20,8 @@ from domain.services.archive import ARCHIVE_PURGE, purge_due_bundles
 from domain.services.case_work import CLARIFICATION_EXPIRY, DECLARATION_DEADLINE, WINDOW_END, CaseWork
 from domain.services.disclosures import DISCLOSURE_PUBLISH, publish_due
 from domain.services.notifications import NOTIFICATION_DEADLINE_HANDLERS
+from domain.services.statements import SOR_SUBMIT
+from domain.services.statements import on_wakeup as sor_wakeup
 from domain.services.suspensions import SUSPENSION_REVIEW
 
 
@@ -92,3 +94,4 @@ async def _publish_disclosures(uow: UnitOfWork, due: Sequence[DueDeadline]) -> N
 
 DEADLINE_HANDLERS[DISCLOSURE_PUBLISH] = _publish_disclosures
 DEADLINE_HANDLERS.update(NOTIFICATION_DEADLINE_HANDLERS)  # webhook/email wake-ups: retries and lost triggers
+DEADLINE_HANDLERS[SOR_SUBMIT] = sor_wakeup  # DSA statements of reasons: hand a submission pass to the worker

@@ -189,7 +189,8 @@ async def confirm_delivery(uow: UnitOfWork, principal: Principal, declaration_id
     in_force = await uow.policies.in_force()
     window = await _window(uow, in_force, at)
     await uow.declarations.mark_delivered(declaration_id, at)
-    work = CaseWork(uow, in_force, principal.actor)
+    # automated when a machine confirmed it (a receiver's webhook acknowledgement), else the caller did
+    work = CaseWork(uow, in_force, principal.actor, automated=principal.actor.startswith(f"{AUTOMATED}:"))
     for case in cases:
         work.transition(case, CaseEvent.DELIVER_DECLARATION, window=window,
                         rules=[RuleRecord("declarations.window", True,

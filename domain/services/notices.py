@@ -109,9 +109,10 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
     contacts = await uow.parties.contact_flags(list(party_ids))
     rights = {r.id: r for r in await uow.ip_rights.get_many(list({it.ip_right_id for _, it in pending})) if r}
     listing_ids = {lid for _, it in pending for lid in it.listing_ids}
-    listings_by_id = {x.id: x for x in await uow.listings.get_many(list(listing_ids)) if x is not None}
-    listings_by_ext = await uow.listings.by_external_ids(
-        list({e for _, it in pending for e in it.listing_external_ids}))
+    listing_exts = {e for _, it in pending for e in it.listing_external_ids}
+    listings_by_id = ({x.id: x for x in await uow.listings.get_many(list(listing_ids)) if x is not None}
+                      if listing_ids else {})
+    listings_by_ext = await uow.listings.by_external_ids(list(listing_exts)) if listing_exts else {}
 
     work = CaseWork(uow, in_force, principal.actor)
     now = work.now

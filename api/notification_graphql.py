@@ -1,0 +1,301 @@
+"""GraphQL for webhook endpoints, their delivery log and manual redelivery.
+
+`api.schema.Query` / `Mutation` inherit `NotificationQuery` / `NotificationMutation`. Admins manage
+endpoints and redeliver; admins and auditors read the delivery log. A signing secret appears in a
+payload exactly twice in its life: when the endpoint is created and when the secret is rotated.
+SSRF refusals are `InvalidInputError`s whose problem code is `forbidden_target`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from api import errors as e
+from api.pagination import keyset_connection
+from api.types import decode_id
+from domain import webhooks as wd
+from domain.errors import NotFound
+from domain.services import notifications as service
+from infra.webhook_sender import TargetGuard
+
+WebhookDeliveryStatus = strawberry.enum(wd.DeliveryStatus, name="WebhookDeliveryStatus", description=(
+    "pending: waiting for its first attempt (or for an earlier event of its case); sending: an attempt is "
+    "in flight; failed: the last attempt failed and another is scheduled (nextAttemptAt); delivered; dead: "
+    "the retry budget is spent or the endpoint was disabled (redeliverWebhook sends it again)."))
+
+
+def _ctx(info: Info) -> Any:
+    return info.context
+
+
+def guard() -> TargetGuard:
+    """The SSRF guard for registrations (NOTICEHUB_WEBHOOKS_ALLOW_LOCAL read per call)."""
+    return TargetGuard()
+
+
+# ----- object types ------------------------------------------------------------------------------
+
+
+@strawberry.type(description="A receiver of this tenant's events, signed per the Standard Webhooks specification.")
+class WebhookEndpoint(relay.Node):
+    id: relay.NodeID[str]
+    url: str
+    description: str
+    events: list[str] = strawberry.field(description="Event names, prefixes like case.* or *.")
+    active: bool
+    secret_hint: str = strawberry.field(description="The first characters of the current secret.")
+    created_at: datetime
+    updated_at: datetime
+    disabled_at: datetime | None
+    secret_rotated_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, x: wd.WebhookEndpoint) -> WebhookEndpoint:
+        return cls(id=str(x.id), url=x.url, description=x.description, events=list(x.events), active=x.active,
+                   secret_hint=x.secret_hint, created_at=x.created_at, updated_at=x.updated_at,
+                   disabled_at=x.disabled_at, secret_rotated_at=x.secret_rotated_at)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        c = _ctx(info)
+
+        async def run() -> list[Any]:
+            c.principal.require(*service.LOG_READERS)
+            ids = [_uuid(n) for n in node_ids]
+            async with c.uow() as uow:
+                found = await uow.webhooks.get_endpoints([i for i in ids if i is not None])
+            by_id = {x.id: x for x in found if x is not None}
+            out = [cls.from_domain(by_id[i]) if i in by_id else None for i in ids]
+            if required and any(o is None for o in out):
+                raise NotFound("Node", "id")
+            return out
+
+        return await e.query(run)
+
+
+@strawberry.type(description="One HTTP attempt of a delivery.")
+class WebhookAttempt:
+    attempt: int
+    started_at: datetime
+    status_code: int | None = strawberry.field(description="Null when no HTTP response came back.")
+    error: str | None = strawberry.field(description="Timeout, connection error, refused target or HTTP status.")
+    latency_ms: int
+    outcome: WebhookDeliveryStatus  # type: ignore[valid-type]
+
+    @classmethod
+    def from_domain(cls, a: wd.WebhookAttempt) -> WebhookAttempt:
+        return cls(attempt=a.attempt, started_at=a.started_at, status_code=a.status_code, error=a.error,
+                   latency_ms=a.latency_ms, outcome=a.outcome)
+
+
+@strawberry.type(description="One event sent (or to be sent) to one endpoint, with its attempts.")
+class WebhookDelivery(relay.Node):
+    id: relay.NodeID[str]
+    event_id: str = strawberry.field(description="The webhook-id header and the payload's id: deduplicate on it.")
+    topic: str
+    ordering_key: str | None = strawberry.field(description="Deliveries with the same key arrive in event order.")
+    status: WebhookDeliveryStatus  # type: ignore[valid-type]
+    attempts: int
+    max_attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    last_latency_ms: int | None
+    acknowledged: bool = strawberry.field(description="The receiver acknowledged delivery to the recipient.")
+    created_at: datetime
+    delivered_at: datetime | None
+    endpoint_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_domain(cls, d: wd.WebhookDelivery) -> WebhookDelivery:
+        return cls(id=str(d.id), event_id=str(d.event_id), topic=d.topic, ordering_key=d.ordering_key,
+                   status=d.status, attempts=d.attempts, max_attempts=d.max_attempts,
+                   next_attempt_at=d.next_attempt_at, last_status_code=d.last_status_code, last_error=d.last_error,
+                   last_latency_ms=d.last_latency_ms, acknowledged=d.acknowledged, created_at=d.created_at,
+                   delivered_at=d.delivered_at, endpoint_id=d.endpoint_id)
+
+    @strawberry.field(description="Every attempt, oldest first.")
+    async def attempt_log(self, info: Info) -> list[WebhookAttempt]:
+        loader = _ctx(info)._loader("webhook_attempts", _attempts_by_delivery)
+        return [WebhookAttempt.from_domain(a) for a in await loader.load(UUID(str(self.id)))]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        c = _ctx(info)
+
+        async def run() -> list[Any]:
+            c.principal.require(*service.LOG_READERS)
+            ids = [_uuid(n) for n in node_ids]
+            async with c.uow() as uow:
+                found = await uow.webhooks.get_deliveries([i for i in ids if i is not None])
+            by_id = {x.id: x for x in found if x is not None}
+            out = [cls.from_domain(by_id[i]) if i in by_id else None for i in ids]
+            if required and any(o is None for o in out):
+                raise NotFound("Node", "id")
+            return out
+
+        return await e.query(run)
+
+
+async def _attempts_by_delivery(uow: Any, ids: Sequence[UUID]) -> list[list[wd.WebhookAttempt]]:
+    grouped: dict[UUID, list[wd.WebhookAttempt]] = defaultdict(list)
+    for a in await uow.webhooks.attempts_for(ids):
+        grouped[a.delivery_id].append(a)
+    return [grouped.get(i, []) for i in ids]
+
+
+def _uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+# ----- inputs and payloads -----------------------------------------------------------------------
+
+
+@strawberry.input
+class CreateWebhookEndpointInput:
+    url: str = strawberry.field(description="https URL; it must resolve to public addresses only.")
+    events: list[str] = strawberry.field(description='Event names (notice.forwarded), prefixes (case.*) or "*".')
+    description: str = ""
+
+
+@strawberry.input
+class WebhookEndpointIdInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class RedeliverWebhookInput:
+    delivery_id: strawberry.ID
+
+
+@strawberry.input
+class WebhookDeliveryFilter:
+    status: WebhookDeliveryStatus | None = None  # type: ignore[valid-type]
+
+
+@strawberry.type
+class WebhookEndpointSecretSuccess:
+    endpoint: WebhookEndpoint
+    secret: str = strawberry.field(description="whsec_…: shown once. Verify signatures with it.")
+
+
+@strawberry.type
+class WebhookEndpointSuccess:
+    endpoint: WebhookEndpoint
+
+
+@strawberry.type
+class WebhookDeliverySuccess:
+    delivery: WebhookDelivery
+
+
+_Errors = e.InvalidInputError | e.NotFoundError | e.ConflictError
+WebhookEndpointSecretPayload = Annotated[WebhookEndpointSecretSuccess | _Errors,
+                                         strawberry.union("WebhookEndpointSecretPayload")]
+WebhookEndpointPayload = Annotated[WebhookEndpointSuccess | _Errors, strawberry.union("WebhookEndpointPayload")]
+WebhookDeliveryPayload = Annotated[WebhookDeliverySuccess | _Errors, strawberry.union("WebhookDeliveryPayload")]
+
+
+# ----- root fields -------------------------------------------------------------------------------
+
+
+@strawberry.type
+class NotificationQuery:
+    @strawberry.field(description="Webhook endpoints of this tenant, oldest first (admins, auditors).")
+    async def webhook_endpoints(self, info: Info, first: int | None = 50,
+                                after: str | None = None) -> relay.Connection[WebhookEndpoint]:
+        c = _ctx(info)
+
+        async def run() -> Any:
+            async def fetch(after_id: Any, limit: int) -> Any:
+                async with c.uow() as uow:
+                    return await service.list_endpoints(uow, c.principal, after_id, limit)
+
+            return await keyset_connection(fetch, WebhookEndpoint.from_domain, lambda x: x.id, first, after,
+                                           c.settings.max_page_size)
+
+        return await e.query(run)
+
+    @strawberry.field(description="The delivery log of one endpoint, newest first (admins, auditors).")
+    async def webhook_deliveries(self, info: Info, endpoint_id: strawberry.ID, first: int | None = 50,
+                                 after: str | None = None,
+                                 filter: WebhookDeliveryFilter | None = None) -> relay.Connection[WebhookDelivery]:
+        c = _ctx(info)
+
+        async def run() -> Any:
+            endpoint = decode_id(endpoint_id, "WebhookEndpoint", "endpointId")
+            status = wd.DeliveryStatus(filter.status) if filter and filter.status else None
+
+            async def fetch(after_id: Any, limit: int) -> Any:
+                async with c.uow() as uow:
+                    return await service.deliveries(uow, c.principal, endpoint, after_id, limit, status)
+
+            return await keyset_connection(fetch, WebhookDelivery.from_domain, lambda x: x.id, first, after,
+                                           c.settings.max_page_size)
+
+        return await e.query(run)
+
+
+@strawberry.type
+class NotificationMutation:
+    @strawberry.mutation(description="Admins: register a webhook endpoint. The signing secret is returned once.")
+    async def create_webhook_endpoint(self, info: Info,
+                                      input: CreateWebhookEndpointInput) -> WebhookEndpointSecretPayload:
+        c = _ctx(info)
+
+        async def run() -> WebhookEndpointSecretSuccess:
+            async with c.uow() as uow:
+                endpoint, secret = await service.create_endpoint(uow, c.principal, guard(), input.url,
+                                                                 input.events, input.description)
+            return WebhookEndpointSecretSuccess(endpoint=WebhookEndpoint.from_domain(endpoint), secret=secret)
+
+        return await e.payload(run)
+
+    @strawberry.mutation(description="Admins: stop sending to an endpoint; its open deliveries become dead.")
+    async def disable_webhook_endpoint(self, info: Info, input: WebhookEndpointIdInput) -> WebhookEndpointPayload:
+        c = _ctx(info)
+
+        async def run() -> WebhookEndpointSuccess:
+            endpoint_id = decode_id(input.id, "WebhookEndpoint", "id")
+            async with c.uow() as uow:
+                endpoint = await service.disable_endpoint(uow, c.principal, endpoint_id)
+            return WebhookEndpointSuccess(endpoint=WebhookEndpoint.from_domain(endpoint))
+
+        return await e.payload(run)
+
+    @strawberry.mutation(description="Admins: issue a new signing secret (returned once). For 24 hours both the "
+                                     "old and the new secret sign, so receivers can switch without losing events.")
+    async def rotate_webhook_secret(self, info: Info, input: WebhookEndpointIdInput) -> WebhookEndpointSecretPayload:
+        c = _ctx(info)
+
+        async def run() -> WebhookEndpointSecretSuccess:
+            endpoint_id = decode_id(input.id, "WebhookEndpoint", "id")
+            async with c.uow() as uow:
+                endpoint, secret = await service.rotate_secret(uow, c.principal, endpoint_id)
+            return WebhookEndpointSecretSuccess(endpoint=WebhookEndpoint.from_domain(endpoint), secret=secret)
+
+        return await e.payload(run)
+
+    @strawberry.mutation(description="Admins: send a delivered or dead delivery again, with a fresh retry budget "
+                                     "(same webhook-id, so receivers that already have it ignore it).")
+    async def redeliver_webhook(self, info: Info, input: RedeliverWebhookInput) -> WebhookDeliveryPayload:
+        c = _ctx(info)
+
+        async def run() -> WebhookDeliverySuccess:
+            delivery_id = decode_id(input.delivery_id, "WebhookDelivery", "deliveryId")
+            async with c.uow() as uow:
+                delivery = await service.redeliver(uow, c.principal, delivery_id)
+            return WebhookDeliverySuccess(delivery=WebhookDelivery.from_domain(delivery))
+
+        return await e.payload(run)

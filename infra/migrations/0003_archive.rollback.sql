@@ -1,0 +1,4 @@
+DROP INDEX IF EXISTS cases_archive_due;
+ALTER TABLE cases DROP COLUMN IF EXISTS purged_at;
+ALTER TABLE cases DROP COLUMN IF EXISTS archived_at;
+DROP TABLE IF EXISTS archive_bundles CASCADE;
