@@ -77,6 +77,18 @@ async def analyze(db: Database) -> None:
         await conn.execute("ANALYZE")
 
 
+async def analyze_url(url: str) -> None:
+    """ANALYZE through a connection of its own (e.g. once a warm-up has put rows in the empty tables: with
+    statistics from empty tables the planner keeps choosing plans that scan a tenant's cases)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
 def notice_variables(s: Seeded, listing_external_id: str, reason: str, key: str | None) -> dict[str, Any]:
     """GraphQL input of one notice against one listing (global ids, as a client sends them)."""
     from api.types import global_id

@@ -8,14 +8,18 @@ through obstore, insert bundle rows, record a `case.archive` decision per case, 
 deadlines), then writes the very bytes it produced to a fresh directory with `open(path, "xb")`.
 It also times `verify_audit_trail` over the tenant (chain + every bundle re-read and re-hashed).
 
-    .venv/bin/python bench/archive.py [--cases 10000] [--rounds 2] [--batch 1000] [--concurrency 2] [--loop uvloop]
+    .venv/bin/python bench/archive.py [--cases 10000] [--rounds 2] [--batch 1000] [--concurrency 2]
+        [--processes 1] [--loop uvloop]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import multiprocessing
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -23,6 +27,7 @@ import tempfile
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -90,9 +95,46 @@ async def seed(db: object, tenant_id: UUID, n: int) -> None:
 
 
 async def backend_pids(db: object) -> list[int]:
+    """The client backends of this database (the benchmark's own pool and any archive processes)."""
     async with db.pool.acquire() as conn:  # type: ignore[attr-defined]
         return [r["pid"] for r in await conn.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'")]
+
+
+async def sample_backend_cpu(db: object, done: asyncio.Event) -> float:
+    """CPU of every backend seen while `done` is unset (backends of other processes come and go)."""
+    seen: dict[int, float] = {}
+    start = {pid: backend_cpu([pid]) for pid in await backend_pids(db)}
+    while not done.is_set():
+        for pid in await backend_pids(db):
+            seen[pid] = backend_cpu([pid])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), 0.1)
+    return sum(cpu - start.get(pid, 0.0) for pid, cpu in seen.items())
+
+
+def _archive_process(tenant_id: str, store_url: str, batch: int, concurrency: int, out: Any, go: Any) -> None:
+    """One archive process (spawned): its own pool, the same pass as `noticehub archive`."""
+    import uvloop
+
+    async def main() -> int:
+        from infra.archive_store import ObjectArchiveStore
+        from infra.archiver import Archiver
+        from infra.db import Database, create_pool
+        from infra.settings import get_settings
+
+        settings = get_settings()
+        db = Database(await create_pool(settings, min_size=concurrency + 1, max_size=concurrency + 1), settings)
+        out.put("ready")
+        await asyncio.to_thread(go.wait)
+        try:
+            result = await Archiver(db, ObjectArchiveStore(store_url), batch_size=batch,
+                                    concurrency=concurrency).run_once([UUID(tenant_id)])
+            return result.archived
+        finally:
+            await db.pool.close()
+
+    out.put(uvloop.run(main()))
 
 
 def backend_cpu(pids: list[int]) -> float:
@@ -119,7 +161,8 @@ def plain_writes(root: Path, payloads: list[tuple[Path, bytes]]) -> float:
     return time.perf_counter() - t
 
 
-async def one_round(db: object, n: int, batch: int, root: Path, concurrency: int) -> dict[str, float]:
+async def one_round(db: object, n: int, batch: int, root: Path, concurrency: int, processes: int
+                    ) -> dict[str, float]:
     from domain.services.audit import verify_audit_trail
     from domain.services.tenancy import NewTenant, create_tenant
     from domain.tenancy import Principal, TenantMode
@@ -138,15 +181,43 @@ async def one_round(db: object, n: int, batch: int, root: Path, concurrency: int
 
     store_dir = root / f"{slug}-store"
     store = ObjectArchiveStore(f"file://{store_dir}")
-    archiver = Archiver(db, store, batch_size=batch, concurrency=concurrency)  # type: ignore[arg-type]
-    backends = await backend_pids(db)
-    cpu0, db_cpu0 = time.process_time(), backend_cpu(backends)
-    t = time.perf_counter()
-    result = await archiver.run_once([tenant.id])
-    archive_s = time.perf_counter() - t
-    cpu_s, db_cpu_s = time.process_time() - cpu0, backend_cpu(backends) - db_cpu0
-    assert result.archived == n, result
-    assert result.written == n, result
+    if processes > 1:
+        # Several archive processes on one tenant (as several scheduler processes would run): SKIP LOCKED
+        # gives each its own cases. CPU: the children's, and every backend of this database.
+        ctx = multiprocessing.get_context("spawn")
+        counts, go = ctx.Queue(), ctx.Event()
+        procs = [ctx.Process(target=_archive_process, args=(str(tenant.id), f"file://{store_dir}", batch,
+                                                            concurrency, counts, go)) for _ in range(processes)]
+        for proc in procs:
+            proc.start()
+        for _ in procs:  # imported and connected: the clock starts when all are ready
+            assert await asyncio.to_thread(counts.get) == "ready"
+        done = asyncio.Event()
+        sampler = asyncio.create_task(sample_backend_cpu(db, done))
+        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        go.set()
+        archived = 0
+        for _ in procs:
+            archived += await asyncio.to_thread(counts.get)  # the children time their own pass
+        archive_s = time.perf_counter() - t
+        for proc in procs:
+            proc.join()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = children.ru_utime + children.ru_stime - children0.ru_utime - children0.ru_stime
+        done.set()
+        db_cpu_s = await sampler
+        assert archived == n, archived
+    else:
+        archiver = Archiver(db, store, batch_size=batch, concurrency=concurrency)  # type: ignore[arg-type]
+        backends = await backend_pids(db)
+        cpu0, db_cpu0 = time.process_time(), backend_cpu(backends)
+        t = time.perf_counter()
+        result = await archiver.run_once([tenant.id])
+        archive_s = time.perf_counter() - t
+        cpu_s, db_cpu_s = time.process_time() - cpu0, backend_cpu(backends) - db_cpu0
+        assert result.archived == n, result
+        assert result.written == n, result
 
     # Baseline: the same bytes, plain file writes (exclusive create, same key layout).
     files = sorted(p for p in store_dir.rglob("*.json"))
@@ -167,7 +238,7 @@ async def one_round(db: object, n: int, batch: int, root: Path, concurrency: int
             "db_ms": db_cpu_s * 1000 / n * 1000}
 
 
-async def run(n: int, rounds: int, batch: int, concurrency: int) -> None:
+async def run(n: int, rounds: int, batch: int, concurrency: int, processes: int) -> None:
     from infra.db import Database, create_pool
     from infra.settings import get_settings
 
@@ -178,7 +249,7 @@ async def run(n: int, rounds: int, batch: int, concurrency: int) -> None:
     try:
         results = []
         for i in range(rounds):
-            r = await one_round(db, n, batch, root, concurrency)
+            r = await one_round(db, n, batch, root, concurrency, processes)
             results.append(r)
             print(f"round {i + 1}: seeded {n} closed cases in {r['seed_s']:.1f}s; archive {r['archive_cps']:.0f}"
                   f" cases/s; plain writes {r['plain_cps']:.0f} bundles/s; mean bundle {r['bytes']:.0f} B;"
@@ -202,6 +273,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=2, help="archive transactions at a time")
+    parser.add_argument("--processes", type=int, default=1, help="archive processes on the tenant at once")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
                         help="event loop (`noticehub scheduler` and `noticehub archive` run on uvloop)")
     args = parser.parse_args()
@@ -210,9 +282,9 @@ def main() -> None:
         if args.loop == "uvloop":
             import uvloop
 
-            uvloop.run(run(args.cases, args.rounds, args.batch, args.concurrency))
+            uvloop.run(run(args.cases, args.rounds, args.batch, args.concurrency, args.processes))
         else:
-            asyncio.run(run(args.cases, args.rounds, args.batch, args.concurrency))
+            asyncio.run(run(args.cases, args.rounds, args.batch, args.concurrency, args.processes))
     finally:
         stack.close()
 

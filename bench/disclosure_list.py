@@ -46,6 +46,9 @@ class _ExplainConn:
         self.conn = conn
         self.plan = ""
 
+    async def execute(self, sql: str, *args: Any) -> str:
+        return str(await self.conn.execute(sql, *args))  # e.g. SET LOCAL: applies to the explained query too
+
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         rows = await self.conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *args)
         self.plan = "\n".join(r[0] for r in rows)

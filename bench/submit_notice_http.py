@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._seed import analyze_url
 from bench._stack import Stack, free_port, require_wrk, start_uvicorn, stop
 
 MUTATION = """mutation($input: SubmitNoticeInput!) { submitNotice(input: $input) { __typename
@@ -74,6 +76,12 @@ def lua_script(directory: Path, key: str, variables: dict[str, object], *, with_
     return script
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_wrk(url: str, script: Path, *, seconds: int, connections: int) -> float:
     """Requests/s from wrk (bounded, loopback); any non-success answer fails the run."""
     out = subprocess.run([require_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
@@ -98,20 +106,26 @@ def main() -> None:
         key, variables = asyncio.run(seed())
         scripts = Path(tempfile.mkdtemp())
 
-        def run(port: int, seconds: int) -> float:
+        cpu_ms: dict[int, list[float]] = {}
+
+        def run(port: int, seconds: int, pid: int) -> float:
             script = lua_script(scripts, key, variables, with_key=not args.no_key)
-            return run_wrk(f"http://127.0.0.1:{port}/graphql", script, seconds=seconds, connections=args.connections)
+            before = cpu_seconds(pid)
+            rps = run_wrk(f"http://127.0.0.1:{port}/graphql", script, seconds=seconds, connections=args.connections)
+            cpu_ms.setdefault(port, []).append((cpu_seconds(pid) - before) * 1000 / (rps * seconds))
+            return rps
 
         gql_port, bare_port = free_port(), free_port()
         gql = start_uvicorn("api.app:app_factory", gql_port, factory=True)
         bare = start_uvicorn("bench.bare_submit_app:app", bare_port)
         try:
-            for port in (gql_port, bare_port):  # warm up caches and connections
-                run(port, 1)
+            for port, proc in ((gql_port, gql), (bare_port, bare)):  # warm up caches and connections
+                run(port, 2, proc.pid)
+            asyncio.run(analyze_url(stack.database_url))  # statistics now that the tables have rows
             gql_rps, bare_rps = [], []
             for _ in range(args.rounds):
-                bare_rps.append(run(bare_port, args.seconds))
-                gql_rps.append(run(gql_port, args.seconds))
+                bare_rps.append(run(bare_port, args.seconds, bare.pid))
+                gql_rps.append(run(gql_port, args.seconds, gql.pid))
         finally:
             stop(gql)
             stop(bare)
@@ -122,6 +136,8 @@ def main() -> None:
         print(f"bare Starlette + asyncpg   : {b:8.0f} req/s  (rounds: {', '.join(f'{x:.0f}' for x in bare_rps)})")
         print(f"GraphQL submitNotice       : {g:8.0f} req/s  (rounds: {', '.join(f'{x:.0f}' for x in gql_rps)})")
         print(f"ratio GraphQL / bare       : {g / b:8.2%}  (target >= 40%)")
+        print(f"server CPU per request     : bare {statistics.median(cpu_ms[bare_port][1:]):.2f} ms,"
+              f" GraphQL {statistics.median(cpu_ms[gql_port][1:]):.2f} ms (uvicorn process, user+system)")
         print(f"notices stored             : {count:8d}  (distinct notices, all through both endpoints)")
     finally:
         stack.close()

@@ -138,6 +138,7 @@ async def run(args: argparse.Namespace, database_url: str, port: int) -> None:
                 counts = {t: len(v) for t, v in rows.items()}
                 copy_s = await copy_rows(owner, rows)
                 if n == 0:
+                    await owner.execute("ANALYZE")  # statistics now that the tables have rows
                     continue
                 rates.append(args.batch / elapsed)
                 copy_rates.append(args.batch / copy_s)

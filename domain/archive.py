@@ -214,24 +214,18 @@ def build_bundle(tenant_id: UUID, m: CaseMaterial) -> Bundle:
         "decisions": entries,
         "evidence_manifest": manifest,
     }
-    encoded = {name: canonical_json(value) for name, value in sections.items()}
-    # Hash of each section's canonical JSON: a section can be checked (or disclosed) on its own.
-    parts = {name: sha256_hex(raw) for name, raw in encoded.items()}
-    encoded.update({
-        "format": canonical_json(BUNDLE_FORMAT),
-        "tenant_id": canonical_json(str(tenant_id)),
-        "case_id": canonical_json(str(m.case_id)),
-        "closed_at": canonical_json(_iso(m.closed_at)),
-        "chain": canonical_json({
+    data = canonical_json({
+        "format": BUNDLE_FORMAT,
+        "tenant_id": str(tenant_id),
+        "case_id": str(m.case_id),
+        "closed_at": _iso(m.closed_at),
+        "chain": {
             "first_seq": entries[0]["seq"] if entries else None,
             "last_seq": entries[-1]["seq"] if entries else None,
             "count": len(entries),
-        }),
-        "parts": canonical_json(parts),
+        },
+        **sections,
     })
-    # The document is the sections' bytes joined in key order: the same bytes as canonical_json(document),
-    # without encoding every section twice.
-    data = b"{" + b",".join(b'"' + k.encode() + b'":' + encoded[k] for k in sorted(encoded)) + b"}"
     return Bundle(
         case_id=m.case_id, data=data, sha256=sha256_hex(data),
         first_decision_seq=entries[0]["seq"] if entries else None,

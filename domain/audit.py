@@ -36,8 +36,12 @@ class ChainBreak:
     found_seq: int | None  # the seq of that row
     expected_hash: bytes  # content: recomputed hash; link and gap: the hash the row should link to
     stored_hash: bytes | None  # content: the stored hash; link and gap: the stored prev_hash
+    beyond_head: bool = False  # a row past the chain head: written outside the decision log
 
     def describe(self) -> str:
+        if self.beyond_head:
+            return (f"decision seq {self.seq} lies beyond the chain head (seq {self.seq - 1}):"
+                    " it was not appended through the decision log")
         if self.reason is BreakReason.CONTENT_CHANGED:
             return (f"decision seq {self.seq} was changed: its content hashes to {self.expected_hash.hex()},"
                     f" the stored hash is {(self.stored_hash or b'').hex()}")
@@ -78,11 +82,16 @@ class ChainVerifier:
             self.last_seq, self.last_hash = d.seq, d.hash
         return None
 
-    def finish(self, head_seq: int, head_hash: bytes) -> ChainBreak | None:
-        """Compare with the chain head: rows must reach it and end with its hash."""
+    def finish(self, head_seq: int, head_hash: bytes, beyond: int | None = None) -> ChainBreak | None:
+        """Compare with the chain head: rows must reach it, end with its hash, and none lie past it
+        (`beyond`: the first seq stored after the head, read in the same snapshot as the head)."""
         if self.broken is not None:
             return self.broken
-        if self.last_seq < head_seq:
+        if self.last_seq > head_seq or beyond is not None:
+            at = head_seq + 1 if self.last_seq > head_seq else beyond
+            assert at is not None
+            self.broken = ChainBreak(at, BreakReason.LINK_BROKEN, None, at, head_hash, None, beyond_head=True)
+        elif self.last_seq < head_seq:
             self.broken = ChainBreak(self.last_seq + 1, BreakReason.SEQUENCE_GAP, None, None, self.last_hash, None)
         elif self.last_seq == head_seq and head_seq > 0 and self.last_hash != head_hash:
             self.broken = ChainBreak(head_seq, BreakReason.LINK_BROKEN, None, head_seq, head_hash, self.last_hash)

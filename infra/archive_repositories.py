@@ -23,7 +23,10 @@ from infra.case_repositories import decision_from_row
 _DECISION_COLS = ("tenant_id, seq, id, subject_type, subject_id, case_id, kind, outcome, actor, automated,"
                   " policy_version, rules, reasons, reason_text, trace_id, span_id, decided_at, prev_hash, hash")
 
-_D_COLS = ", ".join(f"d.{c.strip()}" for c in _DECISION_COLS.split(","))
+# What a bundle entry needs, in `entry_from_row`'s order (the tenant is the transaction's).
+ENTRY_COLS = ("seq, id, subject_type, subject_id, case_id, kind, outcome, actor, automated, policy_version, rules,"
+              " reasons, reason_text, trace_id, span_id, decided_at, prev_hash, hash")
+_D_COLS = ", ".join(f"d.{c.strip()}" for c in ENTRY_COLS.split(","))
 
 # Tables written by other parts of the service whose rows tied to a case (by an indexed `case_id`) belong in
 # its record; checked at run time: a table that is missing, unreadable or without `case_id` is skipped.
@@ -40,6 +43,16 @@ class AuditRepo(_Repo):
     async def chain_head(self) -> tuple[int, bytes]:
         row = await self.conn.fetchrow("SELECT seq, hash FROM decision_chain_heads")
         return (int(row["seq"]), bytes(row["hash"])) if row else (0, GENESIS_HASH)
+
+    async def head_and_beyond(self) -> tuple[int, bytes, int | None]:
+        """The chain head and the first seq stored past it (normally none), in one snapshot."""
+        row = await self.conn.fetchrow(
+            "SELECT h.seq, h.hash, (SELECT min(d.seq) FROM decisions d WHERE d.seq > h.seq) AS beyond"
+            " FROM decision_chain_heads h")
+        if row is None:
+            beyond = await self.conn.fetchval("SELECT min(seq) FROM decisions")
+            return 0, GENESIS_HASH, beyond
+        return int(row["seq"]), bytes(row["hash"]), row["beyond"]
 
     async def chain(self, after_seq: int, up_to_seq: int, limit: int) -> list[Decision]:
         rows = await self.conn.fetch(
@@ -90,13 +103,13 @@ def _docs(rows: Sequence[asyncpg.Record]) -> dict[Any, dict[str, Any]]:
     return {r["id"]: r["doc"] for r in rows}
 
 
-def _entry(r: asyncpg.Record) -> dict[str, Any]:
-    """`domain.archive.decision_entry` straight from a row (no Decision in between: this runs for every
-    decision of every archived case); tests hold the two to the same output. Columns in _DECISION_COLS order."""
-    (tenant_id, seq, id_, subject_type, subject_id, case_id, kind, outcome, actor, automated, policy_version, rules,
+def entry_from_row(tenant: str, r: asyncpg.Record) -> dict[str, Any]:
+    """`domain.archive.decision_entry` straight from a row of ENTRY_COLS (no Decision in between: this runs for
+    every decision of every archived case); tests hold the two to the same output."""
+    (seq, id_, subject_type, subject_id, case_id, kind, outcome, actor, automated, policy_version, rules,
      reasons, reason_text, trace_id, span_id, decided_at, prev_hash, hash_) = r
     return {
-        "tenant_id": str(tenant_id), "seq": seq, "id": str(id_), "subject_type": subject_type,
+        "tenant_id": tenant, "seq": seq, "id": str(id_), "subject_type": subject_type,
         "subject_id": str(subject_id), "case_id": str(case_id) if case_id else None, "kind": kind,
         "outcome": outcome, "actor": actor, "automated": automated, "policy_version": policy_version,
         "rules": rules, "reasons": reasons, "reason_text": reason_text, "trace_id": trace_id, "span_id": span_id,
@@ -175,8 +188,9 @@ class ArchiveRepo(_Repo):
             f"SELECT {_D_COLS} FROM unnest($1::uuid[]) AS s(id) JOIN decisions d ON d.subject_id = s.id"
             " WHERE d.case_id IS NULL", list(owners))]
         by_case_decisions: dict[UUID, list[Mapping[str, Any]]] = defaultdict(list)
+        tenant = str(self.tenant_id)
         for r in decisions:
-            entry = _entry(r)
+            entry = entry_from_row(tenant, r)
             targets = owners.get(r["subject_id"], set())
             if r["case_id"] is not None and r["case_id"] in owners and r["case_id"] not in targets:
                 targets = {*targets, r["case_id"]}

@@ -25,9 +25,10 @@ _LOCK_HEAD = (
     "INSERT INTO decision_chain_heads (tenant_id, seq, hash) VALUES ($1, 0, $2)"
     " ON CONFLICT (tenant_id) DO UPDATE SET seq = decision_chain_heads.seq RETURNING seq, hash"
 )
+# The rows and the moved chain head in one statement (the head stays locked until COMMIT either way).
 _INSERT = """
-INSERT INTO decisions (tenant_id, seq, id, subject_type, subject_id, case_id, kind, outcome, actor, automated,
-  policy_version, rules, reasons, reason_text, trace_id, span_id, decided_at, prev_hash, hash)
+WITH added AS (INSERT INTO decisions (tenant_id, seq, id, subject_type, subject_id, case_id, kind, outcome, actor,
+  automated, policy_version, rules, reasons, reason_text, trace_id, span_id, decided_at, prev_hash, hash)
 SELECT $1, u.seq, u.id, u.subject_type, u.subject_id, u.case_id, u.kind, u.outcome, u.actor, u.automated,
   u.policy_version, u.rules::jsonb, u.reasons::jsonb, u.reason_text, u.trace_id, u.span_id, u.decided_at,
   u.prev_hash, u.hash
@@ -35,9 +36,9 @@ FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::te
   $10::boolean[], $11::integer[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
   $17::timestamptz[], $18::bytea[], $19::bytea[])
   AS u(seq, id, subject_type, subject_id, case_id, kind, outcome, actor, automated, policy_version, rules, reasons,
-       reason_text, trace_id, span_id, decided_at, prev_hash, hash)
+       reason_text, trace_id, span_id, decided_at, prev_hash, hash))
+UPDATE decision_chain_heads SET seq = $20, hash = $21 WHERE tenant_id = $1
 """
-_MOVE_HEAD = "UPDATE decision_chain_heads SET seq = $2, hash = $3 WHERE tenant_id = $1"
 
 
 class _Pending:
@@ -103,9 +104,8 @@ class DecisionLog:
             [r.outcome for r in rows], [r.actor for r in rows], [r.automated for r in rows],
             [r.policy_version for r in rows], [_json(r.rules) for r in rows], [_json(r.reasons) for r in rows],
             [r.reason_text for r in rows], [r.trace_id for r in rows], [r.span_id for r in rows],
-            [r.decided_at for r in rows], [r.prev_hash for r in rows], [r.hash for r in rows],
+            [r.decided_at for r in rows], [r.prev_hash for r in rows], [r.hash for r in rows], seq, prev,
         )
-        await conn.execute(_MOVE_HEAD, self.tenant_id, seq, prev)
         self.written.extend(rows)
         metrics.record_decisions((r.kind, r.outcome, r.automated) for r in rows)
         self._pending.clear()

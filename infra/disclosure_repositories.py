@@ -93,7 +93,14 @@ class DisclosureRepo:
     async def public_page(self, after: tuple[datetime, UUID] | None, first: int, kind: str | None,
                           right_type: str | None, since: datetime | None, until: datetime | None,
                           name: str | None) -> list[Mapping[str, Any]]:
-        """Published records, newest first; keyset on (published_at, id) so any page costs the same."""
+        """Published records, newest first; keyset on (published_at, id) so any page costs the same.
+
+        The name filter (ILIKE '%...%') walks the tenant's records in that order. Under row-level security
+        the planner may neither use an index for ILIKE nor its column statistics (texticlike is not
+        leakproof), so it guesses a low match rate and a high cost, which turns on JIT compilation (~7 ms)
+        for what is usually a sub-millisecond walk; JIT is switched off for this transaction then."""
+        if name is not None:
+            await self.conn.execute("SET LOCAL jit = off")
         rows = await self.conn.fetch(
             f"SELECT {_COLS} FROM disclosures WHERE status = 'published'"
             " AND ($1::timestamptz IS NULL OR (published_at, id) < ($1, $2::uuid))"

@@ -20,6 +20,10 @@ class TrustRepo:
         self.conn = conn
         self.tenant_id = tenant_id
         self._counts: dict[tuple[UUID, date], Counter[str]] = {}
+        # Read once per transaction (intake and the account rules both need them); kept current by the
+        # writes below, which are the only writers of these rows.
+        self._trusted: dict[UUID, datetime | None] = {}
+        self._restrictions: dict[UUID, list[tuple[UUID, RestrictionRecord]]] = {}
 
     # -- notifier record -------------------------------------------------------------------------
 
@@ -65,10 +69,11 @@ class TrustRepo:
         return NotifierRecord(**values)
 
     async def trusted_since(self, party_ids: Sequence[UUID]) -> dict[UUID, datetime | None]:
-        rows = await self.conn.fetch(
-            "SELECT id, trusted_since FROM parties WHERE id = any($1::uuid[])", list(party_ids)
-        )
-        return {r["id"]: r["trusted_since"] for r in rows}
+        missing = [p for p in party_ids if p not in self._trusted]
+        if missing:
+            rows = await self.conn.fetch("SELECT id, trusted_since FROM parties WHERE id = any($1::uuid[])", missing)
+            self._trusted.update({r["id"]: r["trusted_since"] for r in rows})
+        return {p: self._trusted[p] for p in party_ids if p in self._trusted}
 
     async def trust_removed_at(self, party_id: UUID) -> datetime | None:
         value: datetime | None = await self.conn.fetchval(
@@ -80,6 +85,7 @@ class TrustRepo:
 
     async def set_trusted(self, party_id: UUID, since: datetime | None) -> None:
         await self.conn.execute("UPDATE parties SET trusted_since = $2 WHERE id = $1", party_id, since)
+        self._trusted.pop(party_id, None)
 
     # -- strikes ---------------------------------------------------------------------------------
 
@@ -125,6 +131,12 @@ class TrustRepo:
     # -- account restrictions --------------------------------------------------------------------
 
     async def restrictions(self, party_id: UUID) -> list[tuple[UUID, RestrictionRecord]]:
+        cached = self._restrictions.get(party_id)
+        if cached is None:
+            cached = self._restrictions[party_id] = await self._load_restrictions(party_id)
+        return list(cached)
+
+    async def _load_restrictions(self, party_id: UUID) -> list[tuple[UUID, RestrictionRecord]]:
         rows = await self.conn.fetch(
             "SELECT id, kind, reason, starts_at, ends_at, ended_at FROM account_restrictions WHERE party_id = $1"
             " ORDER BY starts_at",
@@ -159,6 +171,7 @@ class TrustRepo:
             record.starts_at,
             record.ends_at,
         )
+        self._restrictions.pop(party_id, None)
 
     async def end_restriction(self, restriction_id: UUID, at: datetime, reason: str) -> UUID | None:
         party: UUID | None = await self.conn.fetchval(
@@ -168,6 +181,7 @@ class TrustRepo:
             at,
             reason,
         )
+        self._restrictions.clear()
         return party
 
     async def restriction(self, restriction_id: UUID) -> Mapping[str, Any] | None:

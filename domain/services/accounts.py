@@ -66,9 +66,11 @@ async def apply_account_rules(
                 if trust_policy.window_days == policy.abusive_notifier.window_days
                 else await uow.trust.record(notifier, window_start(now, trust_policy.window_days))
             )
-            since = (await uow.trust.trusted_since([notifier])).get(notifier)
-            removed_at = await uow.trust.trust_removed_at(notifier)
-            change = trust(trust_policy, trust_record, since is not None, removed_at, now)
+            trusted_now = (await uow.trust.trusted_since([notifier])).get(notifier) is not None
+            change = trust(trust_policy, trust_record, trusted_now, None, now)
+            if trusted_now or change.changed:  # only then can a cool-off after an earlier removal matter
+                removed_at = await uow.trust.trust_removed_at(notifier)
+                change = trust(trust_policy, trust_record, trusted_now, removed_at, now)
             if change.changed:
                 await uow.trust.set_trusted(notifier, now if change.trusted else None)
                 uow.decisions.record(

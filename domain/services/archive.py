@@ -72,12 +72,9 @@ async def archive_due_cases(uow: UnitOfWork, store: ArchiveStore, limit: int = D
         decision_id = uow.decisions.record(DecisionDraft(
             subject_type="case", subject_id=m.case_id, case_id=m.case_id, kind="case.archive", outcome="archived",
             actor=f"{AUTOMATED}:{ARCHIVE_RULE}", automated=True, policy_version=in_force.version,
-            rules=(
-                RuleRecord(ARCHIVE_RULE, True, {"archive_after_days": retention.archive_after_days,
-                                                "closed_at": closed_at, "keep_years": retention.keep_years}),
-                RuleRecord("archive.bundle", True, {"sha256": b.sha256, "size": b.size,
-                                                    "decisions": b.decision_count, "last_seq": b.last_decision_seq}),
-            ),
+            rules=(RuleRecord(ARCHIVE_RULE, True, {
+                "archive_after_days": retention.archive_after_days, "closed_at": closed_at,
+                "keep_years": retention.keep_years, "bundle_sha256": b.sha256, "bundle_size": b.size}),),
             reasons=(Reason("retention.archive", "Closed longer than the policy's archive period."),),
             reason_text=(f"Archived into bundle sha256:{b.sha256} ({b.size} bytes, {b.decision_count} decisions);"
                          f" kept until {retention_until.date().isoformat()}."),

@@ -28,6 +28,7 @@ UowFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 Progress = Callable[[str, int], None]
 
 DEFAULT_PAGE = 2000
+_HEAD_ROUNDS = 3  # how often to follow a head that moved while verifying
 _GET_CONCURRENCY = 32
 
 
@@ -72,16 +73,30 @@ async def verify_audit_trail(
 
     verifier = ChainVerifier()
     after = 0
-    while after < head_seq and verifier.broken is None:
-        async with uows() as uow:
-            page = await uow.audit.chain(after, head_seq, page_size)
-        if not page:
+    beyond: int | None = None
+    for round_ in range(_HEAD_ROUNDS):
+        while after < head_seq and verifier.broken is None:
+            async with uows() as uow:
+                page = await uow.audit.chain(after, head_seq, page_size)
+            if not page:
+                break
+            verifier.feed(page)
+            after = page[-1].seq
+            if progress:
+                progress("decisions", len(page))
+        if verifier.broken is not None:
             break
-        verifier.feed(page)
-        after = page[-1].seq
-        if progress:
-            progress("decisions", len(page))
-    chain_break = verifier.finish(head_seq, head_hash)
+        # Decisions appended while we verified are checked too; rows past the head are not the log's.
+        async with uows() as uow:
+            latest_seq, latest_hash, beyond = await uow.audit.head_and_beyond()
+        if latest_seq <= head_seq:  # stable (or moved back: then the rows past it are reported)
+            head_seq, head_hash = latest_seq, latest_hash
+            break
+        if round_ == _HEAD_ROUNDS - 1:  # still moving: stop at what was verified; the rest is recent appends
+            beyond = None
+            break
+        head_seq, head_hash = latest_seq, latest_hash
+    chain_break = verifier.finish(head_seq, head_hash, beyond)
 
     bundles_checked = bundles_failed = 0
     first_bad: BundleBreak | None = None

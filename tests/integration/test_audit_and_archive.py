@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from strawberry import relay
@@ -159,14 +159,18 @@ async def test_explain_decision_shows_a_broken_link(make_tenant: Any, db: Any, o
 
 async def test_bundle_entries_read_from_rows_match_the_domain_definition(make_tenant: Any, db: Any) -> None:
     from domain.archive import decision_entry
-    from infra.archive_repositories import _DECISION_COLS, _entry
+    from infra.archive_repositories import ENTRY_COLS, entry_from_row
     from infra.case_repositories import decision_from_row
 
     tenant = await make_tenant()
     await _closed_cases(tenant, listings=1)
-    async with db.tenant_tx(await tenant.tenant_id(db)) as conn:
-        rows = await conn.fetch(f"SELECT {_DECISION_COLS} FROM decisions ORDER BY seq")
-    assert rows and all(_entry(r) == decision_entry(decision_from_row(r)) for r in rows)
+    tenant_id = await tenant.tenant_id(db)
+    async with db.tenant_tx(tenant_id) as conn:
+        rows = await conn.fetch("SELECT * FROM decisions ORDER BY seq")
+        entry_rows = await conn.fetch(f"SELECT {ENTRY_COLS} FROM decisions ORDER BY seq")
+    assert len(rows) == len(entry_rows) > 5
+    for r, e in zip(rows, entry_rows, strict=True):
+        assert entry_from_row(str(tenant_id), e) == decision_entry(decision_from_row(r))
 
 
 # ----- verifyAuditTrail --------------------------------------------------------------------------
@@ -238,6 +242,61 @@ async def test_verify_reports_a_relinked_decision_and_a_missing_tail(make_tenant
     assert brk2["expectedHash"] == bytes(rows2[2]["hash"]).hex() and brk2["storedHash"] == "02" * 32
 
 
+async def test_decisions_appended_while_verifying_are_not_breaks(make_tenant: Any, db: Any) -> None:
+    from domain.decisions import DecisionDraft
+    from domain.services.audit import verify_audit_trail
+
+    tenant = await make_tenant()
+    await _closed_cases(tenant, listings=1)
+    tenant_id = await tenant.tenant_id(db)
+    opened = 0
+
+    @contextlib.asynccontextmanager
+    async def uows() -> Any:
+        nonlocal opened
+        opened += 1
+        if opened in (3, 5):  # between pages, another request appends decisions
+            async with db.uow(tenant_id) as writer:
+                for _ in range(2):
+                    writer.decisions.record(DecisionDraft(subject_type="tenant", subject_id=tenant_id, kind="test.noop",
+                                                          outcome="ok", actor="operator", automated=False))
+        async with db.uow(tenant_id) as uow:
+            yield uow
+
+    async with db.uow(tenant_id) as uow:
+        before, _ = await uow.audit.chain_head()
+    report = await verify_audit_trail(uows, None, page_size=3)
+    assert report.ok, report
+    assert report.head_seq > before and report.decisions_checked == report.head_seq
+
+
+async def test_verify_reports_a_row_written_past_the_chain_head(make_tenant: Any, db: Any, owner_conn: Any) -> None:
+    """A decision inserted directly (even correctly linked) without moving the chain head is not the log's."""
+    from dataclasses import replace
+
+    from domain.decisions import chain_hash
+    from infra.case_repositories import decision_from_row
+
+    tenant = await make_tenant()
+    await _closed_cases(tenant, listings=1)
+    tenant_id = await tenant.tenant_id(db)
+    async with db.tenant_tx(tenant_id) as conn:
+        last = decision_from_row(await conn.fetchrow("SELECT * FROM decisions ORDER BY seq DESC LIMIT 1"))
+    forged = replace(last, seq=last.seq + 1, id=uuid4(), kind="case.reopen", outcome="under_review",
+                     prev_hash=last.hash)
+    forged = replace(forged, hash=chain_hash(last.hash, forged))
+    await owner_conn.execute(
+        "INSERT INTO decisions (tenant_id, seq, id, subject_type, subject_id, case_id, kind, outcome, actor,"
+        " automated, policy_version, rules, reasons, reason_text, trace_id, span_id, decided_at, prev_hash, hash)"
+        " SELECT tenant_id, $2, $3, subject_type, subject_id, case_id, $4, $5, actor, automated, policy_version,"
+        " rules, reasons, reason_text, trace_id, span_id, decided_at, $6, $7 FROM decisions"
+        " WHERE tenant_id = $1 AND seq = $8",
+        tenant_id, forged.seq, forged.id, forged.kind, forged.outcome, forged.prev_hash, forged.hash, last.seq)
+    brk = (await (await tenant.client("auditor"))(VERIFY))["verifyAuditTrail"]["chainBreak"]
+    assert (brk["reason"], brk["seq"]) == ("LINK_BROKEN", forged.seq)
+    assert "beyond the chain head" in brk["description"]
+
+
 async def test_verify_pages_through_a_long_chain(make_tenant: Any, db: Any, owner_conn: Any) -> None:
     from domain.services.audit import verify_audit_trail
 
@@ -292,6 +351,12 @@ async def test_archive_verify_tamper_and_purge(make_tenant: Any, db: Any, owner_
         assert doc["case_id"] == relay.GlobalID.from_id(case["id"]).node_id
         assert doc["tenant_id"] == str(tenant_id) and doc["format"] == "noticehub.archive-bundle/1"
         assert doc["notice"]["explanation"] == "Counterfeits of our mark."
+        # Related records (disclosures, suspensions, appeals, strikes) travel with the case when their tables exist.
+        for table in ("disclosures", "strikes"):
+            if await owner_conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+                stored = await owner_conn.fetchval(f"SELECT count(*) FROM {table} WHERE case_id = $1::uuid",
+                                                   doc["case_id"])
+                assert len(doc["related"].get(table, [])) == stored
         assert {e["sha256"] for e in doc["evidence_manifest"]} == {"a" * 64, "b" * 64}
         assert [d["outcome"] for d in doc["decisions"]][-2:] == ["settled", "closed"]
         assert doc["chain"]["count"] == len(doc["decisions"]) and doc["chain"]["last_seq"] == doc["decisions"][-1]["seq"]
@@ -302,8 +367,9 @@ async def test_archive_verify_tamper_and_purge(make_tenant: Any, db: Any, owner_
         assert (archive_decision["kind"], archive_decision["outcome"]) == ("case.archive", "archived")
         assert archive_decision["id"] == b["decisionId"]
         x = (await auditor(EXPLAIN, {"id": b["decisionId"]}))["explainDecision"]
-        bundle_rule = next(r for r in x["rules"] if r["ruleId"] == "archive.bundle")
-        assert bundle_rule["inputs"]["sha256"] == b["sha256"]
+        [rule] = x["rules"]
+        assert rule["ruleId"] == "retention.archive_after_days" and rule["passed"] is True
+        assert rule["inputs"]["bundle_sha256"] == b["sha256"] and rule["inputs"]["archive_after_days"] == 30
         assert x["archiveBundle"]["sha256"] == b["sha256"] and x["chain"]["verifies"]
         assert x["automatedRule"] == "retention.archive_after_days"
 

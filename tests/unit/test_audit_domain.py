@@ -89,6 +89,15 @@ def test_the_head_catches_a_missing_tail_and_a_rewritten_last_row() -> None:
     brk = v.finish(5, b"\x03" * 32)
     assert brk is not None and brk.reason is BreakReason.LINK_BROKEN
     assert ChainVerifier().finish(0, GENESIS_HASH) is None  # an empty chain is fine
+    v = ChainVerifier()
+    v.feed(chain[:4])
+    brk = v.finish(4, chain[3].hash, beyond=5)  # a row past the head: not appended through the log
+    assert brk is not None and (brk.reason, brk.seq, brk.beyond_head) == (BreakReason.LINK_BROKEN, 5, True)
+    assert "beyond the chain head" in brk.describe()
+    v = ChainVerifier()
+    v.feed(chain)
+    brk = v.finish(4, chain[3].hash)  # the head moved back below rows already verified
+    assert brk is not None and brk.seq == 5 and brk.beyond_head
 
 
 @given(st.integers(min_value=0, max_value=11), st.sampled_from(["reason_text", "outcome", "actor", "delete"]))
@@ -147,7 +156,7 @@ def test_bundles_are_deterministic_and_self_verifying() -> None:
     assert decision_from_entry(decision_entry(chain[1])) == chain[1]
     assert [(e["source"], e["sha256"]) for e in doc["evidence_manifest"]] == [("notice", "c" * 64),
                                                                               ("declaration", None)]
-    assert set(doc["parts"]) >= {"case", "notice", "decisions", "evidence_manifest"}
+    assert doc["chain"] == {"first_seq": 1, "last_seq": 4, "count": 4}
     assert bundle_key(TENANT, a.sha256) == f"{TENANT}/{a.sha256[:2]}/{a.sha256}.json"
 
     record = BundleRecord(id=uuid4(), case_id=CASE, sha256=a.sha256, uri="file:///x", size=a.size, format="f",
