@@ -24,7 +24,7 @@ from uuid import UUID
 
 import orjson
 
-from domain.decisions import Decision, chain_hash
+from domain.decisions import Decision, chain_hash, hashed_fields
 
 BUNDLE_FORMAT = "noticehub.archive-bundle/1"
 BUNDLE_MEDIA_TYPE = "application/json"
@@ -121,27 +121,7 @@ def _iso(value: datetime) -> str:
 
 def decision_entry(d: Decision) -> dict[str, Any]:
     """A decision as it appears in a bundle: the fields its hash covers, plus the link (hex)."""
-    return {
-        "tenant_id": str(d.tenant_id),
-        "seq": d.seq,
-        "id": str(d.id),
-        "subject_type": d.subject_type,
-        "subject_id": str(d.subject_id),
-        "case_id": str(d.case_id) if d.case_id else None,
-        "kind": d.kind,
-        "outcome": d.outcome,
-        "actor": d.actor,
-        "automated": d.automated,
-        "policy_version": d.policy_version,
-        "rules": list(d.rules),
-        "reasons": list(d.reasons),
-        "reason_text": d.reason_text,
-        "trace_id": d.trace_id,
-        "span_id": d.span_id,
-        "decided_at": _iso(d.decided_at),
-        "prev_hash": d.prev_hash.hex(),
-        "hash": d.hash.hex(),
-    }
+    return {**hashed_fields(d), "prev_hash": d.prev_hash.hex(), "hash": d.hash.hex()}
 
 
 def decision_from_entry(e: Mapping[str, Any]) -> Decision:

@@ -99,9 +99,9 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def canonical_content(d: Decision) -> bytes:
-    """The bytes a decision's hash covers (everything but the hashes), in a stable encoding."""
-    body = {
+def hashed_fields(d: Decision) -> dict[str, Any]:
+    """Every field a decision's hash covers (everything but the hashes), as plain JSON values."""
+    return {
         "tenant_id": str(d.tenant_id),
         "seq": d.seq,
         "id": str(d.id),
@@ -120,7 +120,12 @@ def canonical_content(d: Decision) -> bytes:
         "span_id": d.span_id,
         "decided_at": d.decided_at.astimezone(UTC).isoformat(timespec="microseconds"),
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def canonical_content(d: Decision) -> bytes:
+    """The bytes a decision's hash covers, in a stable encoding."""
+    return json.dumps(hashed_fields(d), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str).encode()
 
 
 def chain_hash(prev_hash: bytes, d: Decision) -> bytes:
