@@ -17,7 +17,6 @@ and has its restore decision and a `measure.lifted` outbox row, and the tenant's
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from uuid import UUID
 
 import asyncpg
 import orjson
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -198,7 +198,7 @@ def main() -> None:
     args = parser.parse_args()
     stack = Stack()
     try:
-        asyncio.run(run(args, stack.database_url))
+        uvloop.run(run(args, stack.database_url))  # as `noticehub scheduler` runs (infra/cli.py)
     finally:
         stack.close()
 

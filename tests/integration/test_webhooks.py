@@ -316,14 +316,17 @@ async def test_events_of_one_case_arrive_in_order(
     await settle(db, broker, 0.5)
     assert await status_of(owner_conn, tenant_id, a1) == "failed"
     assert await status_of(owner_conn, tenant_id, a2) == "pending"  # held back behind A1
-    assert [p["data"]["marker"] for p in receiver.payloads()] == ["A1", "B1"]
+    # Order is promised per case only: B1 may arrive before or after A1's failed attempt.
+    assert sorted(p["data"]["marker"] for p in receiver.payloads()) == ["A1", "B1"]
 
     await tenant.admin(ADVANCE, {"s": 60})
 
     async def a2_delivered() -> bool:
         return await status_of(owner_conn, tenant_id, a2) == "delivered"
     await pump(db, broker, a2_delivered, "case A's events")
-    assert [p["data"]["marker"] for p in receiver.payloads()] == ["A1", "B1", "A1", "A2"]
+    markers = [p["data"]["marker"] for p in receiver.payloads()]
+    assert [m for m in markers if m.startswith("A")] == ["A1", "A1", "A2"]  # case A in order, A2 after A1's retry
+    assert [m for m in markers if m.startswith("B")] == ["B1"]
 
 
 async def test_ssrf_targets_are_refused_at_registration(make_tenant: Any, db: Any,
