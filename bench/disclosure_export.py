@@ -7,8 +7,9 @@ under uvicorn (one process, uvloop + httptools) on a free 127.0.0.1 port; an htt
 `/p/{tenant}/export.jsonl`, counts bytes and lines and checks the trailing checksum line, while a thread
 samples the server's RSS with psutil every 50 ms. Baselines, in the bench process through a pool from
 infra.db, in a tenant transaction as the app role: asyncpg `copy_from_query` of the export's SELECT to a
-sink that counts bytes (the database's own rate), and a server-side cursor loop over the same SELECT with
-the repository's prefetch (decoding only). Rounds interleave the three. The database is dropped at the end.
+sink that counts bytes (the database's own rate for that query, as a plain query is planned), and a loop
+over `DisclosureRepo.export_batches` (the route's reads, decoding only: no encoding, no HTTP). Rounds
+interleave the three. The database is dropped at the end.
 
     .venv/bin/python bench/disclosure_export.py [--tenants 10] [--rows 1000000] [--rounds 3]
     .venv/bin/python bench/disclosure_export.py --profile /tmp/export.txt  # + one export under pyinstrument
@@ -106,12 +107,12 @@ async def http_export(port: int, slug: str, pid: int) -> dict[str, Any]:
 
 async def baselines(tenant_id: UUID) -> dict[str, dict[str, float]]:
     from infra.db import Database, create_pool
-    from infra.disclosure_repositories import _COLS
+    from infra.disclosure_repositories import EXPORT_COLUMNS, DisclosureRepo
     from infra.settings import get_settings
 
     settings = get_settings()
     db = Database(await create_pool(settings, min_size=1, max_size=2), settings)
-    sql = (f"SELECT {_COLS} FROM disclosures WHERE status = 'published' AND published_at >= $1"
+    sql = (f"SELECT {', '.join(EXPORT_COLUMNS)} FROM disclosures WHERE status = 'published' AND published_at >= $1"
            " AND published_at < $2 ORDER BY published_at, id")
     out: dict[str, dict[str, float]] = {}
     try:
@@ -127,12 +128,32 @@ async def baselines(tenant_id: UUID) -> dict[str, dict[str, float]]:
             out["copy"] = {"rows": int(status.split()[-1]), "s": time.perf_counter() - t0, "bytes": size}
         async with db.tenant_tx(tenant_id) as conn:
             n, t0 = 0, time.perf_counter()
-            async for _row in conn.cursor(sql, SINCE, UNTIL, prefetch=2000):
-                n += 1
+            async for rows in DisclosureRepo(conn, tenant_id).export_batches(SINCE, UNTIL):
+                n += len(rows)
             out["cursor"] = {"rows": n, "s": time.perf_counter() - t0}
     finally:
         await db.pool.close()
     return out
+
+
+async def export_plan(tenant_id: UUID) -> str:
+    """The plans of the export query: as the route DECLAREs it, and as COPY (a plain query) plans it."""
+    from infra.db import Database, create_pool
+    from infra.disclosure_repositories import EXPORT_COLUMNS
+    from infra.settings import get_settings
+
+    settings = get_settings()
+    db = Database(await create_pool(settings, min_size=1, max_size=1), settings)
+    sql = (f"SELECT {', '.join(EXPORT_COLUMNS)} FROM disclosures WHERE status = 'published' AND published_at >= $1"
+           " AND published_at < $2 ORDER BY published_at, id")
+    try:
+        async with db.tenant_tx(tenant_id) as conn:
+            declared = await conn.fetch("EXPLAIN DECLARE c NO SCROLL CURSOR FOR " + sql, SINCE, UNTIL)
+            plain = await conn.fetch("EXPLAIN " + sql, SINCE, UNTIL)
+    finally:
+        await db.pool.close()
+    return ("-- DECLARE ... CURSOR FOR <export SELECT> (the route)\n" + "\n".join(r[0] for r in declared)
+            + "\n\n-- <export SELECT> as a plain query (COPY baseline)\n" + "\n".join(r[0] for r in plain))
 
 
 def start_profiled(port: int, report: Path) -> subprocess.Popen[bytes]:
@@ -170,6 +191,7 @@ def main() -> None:
         tenants = asyncio.run(seed(stack.database_url, tenants=args.tenants, rows=args.rows, jobs=args.jobs))
         print(f"seeded in {time.perf_counter() - t0:.0f} s")
         tenant_id, slug = tenants[len(tenants) // 2]
+        print(asyncio.run(export_plan(tenant_id)))
         port = free_port()
         server = start_uvicorn("api.app:app_factory", port, factory=True)
         results: dict[str, list[dict[str, Any]]] = {"http": [], "copy": [], "cursor": []}
@@ -210,7 +232,7 @@ def main() -> None:
               f" {mib(hs[0]['bytes'])} of JSON lines; checksum line verified each time")
         print("| path | median rows/s | ratio to COPY |\n|---|---|---|")
         labels = {"copy": "baseline: COPY of the same SELECT (in-process sink)",
-                  "cursor": "baseline: server-side cursor loop, prefetch 2000 (in-process)",
+                  "cursor": "baseline: DisclosureRepo.export_batches loop, decode only (in-process)",
                   "http": "GET /p/{tenant}/export.jsonl over HTTP (uvicorn, httpx streaming)"}
         for k in ("copy", "cursor", "http"):
             print(f"| {labels[k]} | {rate[k]:,.0f} | {rate[k] / rate['copy']:.0%} |")
