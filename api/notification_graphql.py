@@ -65,20 +65,7 @@ class WebhookEndpoint(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        c = _ctx(info)
-
-        async def run() -> list[Any]:
-            c.principal.require(*service.LOG_READERS)
-            ids = [_uuid(n) for n in node_ids]
-            async with c.uow() as uow:
-                found = await uow.webhooks.get_endpoints([i for i in ids if i is not None])
-            by_id = {x.id: x for x in found if x is not None}
-            out = [cls.from_domain(by_id[i]) if i in by_id else None for i in ids]
-            if required and any(o is None for o in out):
-                raise NotFound("Node", "id")
-            return out
-
-        return await e.query(run)
+        return await _log_nodes(info, cls, node_ids, required, lambda uow, ids: uow.webhooks.get_endpoints(ids))
 
 
 @strawberry.type(description="One HTTP attempt of a delivery.")
@@ -129,20 +116,7 @@ class WebhookDelivery(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        c = _ctx(info)
-
-        async def run() -> list[Any]:
-            c.principal.require(*service.LOG_READERS)
-            ids = [_uuid(n) for n in node_ids]
-            async with c.uow() as uow:
-                found = await uow.webhooks.get_deliveries([i for i in ids if i is not None])
-            by_id = {x.id: x for x in found if x is not None}
-            out = [cls.from_domain(by_id[i]) if i in by_id else None for i in ids]
-            if required and any(o is None for o in out):
-                raise NotFound("Node", "id")
-            return out
-
-        return await e.query(run)
+        return await _log_nodes(info, cls, node_ids, required, lambda uow, ids: uow.webhooks.get_deliveries(ids))
 
 
 async def _attempts_by_delivery(uow: Any, ids: Sequence[UUID]) -> list[list[wd.WebhookAttempt]]:
@@ -150,6 +124,24 @@ async def _attempts_by_delivery(uow: Any, ids: Sequence[UUID]) -> list[list[wd.W
     for a in await uow.webhooks.attempts_for(ids):
         grouped[a.delivery_id].append(a)
     return [grouped.get(i, []) for i in ids]
+
+
+async def _log_nodes(info: Info, cls: Any, node_ids: Iterable[str], required: bool, fetch: Any) -> list[Any]:
+    """Node lookup for endpoints and deliveries: readers of the delivery log only, input order kept."""
+    c = _ctx(info)
+
+    async def run() -> list[Any]:
+        c.principal.require(*service.LOG_READERS)
+        ids = [_uuid(n) for n in node_ids]
+        async with c.uow() as uow:
+            found = await fetch(uow, [i for i in ids if i is not None])
+        by_id = {x.id: x for x in found if x is not None}
+        out = [cls.from_domain(by_id[i]) if i in by_id else None for i in ids]
+        if required and any(o is None for o in out):
+            raise NotFound("Node", "id")
+        return out
+
+    return list(await e.query(run))
 
 
 def _uuid(value: str) -> UUID | None:
