@@ -16,13 +16,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.types.graphql import OperationType
 
 from api.auth import authenticate
 from api.context import Context
 from api.public import PublicRateLimit
 from api.public import routes as public_routes
-from api.schema import schema
+from api.schema import executor, schema
 from api.tracing import TracingMiddleware
 from api.transparency_http import transparency_csv
 from domain.errors import DomainError, ErrorCode
@@ -101,15 +100,8 @@ class GraphQLEndpoint:
             )
         context = Context(request=request, response=None, principal=principal, db=request.app.state.db,
                           settings=self.settings)
-        result = await schema.execute(query, variable_values=variables, context_value=context,
-                                      operation_name=operation_name, allowed_operation_types=_HTTP_OPERATIONS)
-        payload: dict[str, Any] = {"data": result.data}
-        if result.errors:
-            payload["errors"] = [error.formatted for error in result.errors]
+        payload = await executor.run(query, context, variables, operation_name)
         return Response(orjson.dumps(payload), media_type="application/json")
-
-
-_HTTP_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
 class BodySizeLimit:
@@ -124,8 +116,12 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(scope, receive, send)
+        if declared is not None and declared.isdigit():
+            # The HTTP server reads exactly the declared length, so a declared body is checked once.
+            if int(declared) > self.max_bytes:
+                await self._reject(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         received = 0
         too_large = False
@@ -140,9 +136,13 @@ class BodySizeLimit:
                     raise _BodyTooLarge
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
+        async def guarded_send(message: Message) -> None:
+            if not too_large:  # the app's own answer to an aborted read (a 500) is replaced by the 413
+                await send(message)
+
+        with contextlib.suppress(_BodyTooLarge):
+            await self.app(scope, limited_receive, guarded_send)
+        if too_large:
             await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:

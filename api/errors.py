@@ -1,7 +1,7 @@
 """Expected errors are data: each DomainError becomes a typed member of the mutation's payload union.
 
 Permission and authentication failures are not data; they become top-level GraphQL errors with an
-`extensions.code`. Anything else is unexpected and is masked by MaskErrors.
+`extensions.code`. Anything else is unexpected and is masked by api.executor.
 """
 
 from __future__ import annotations

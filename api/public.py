@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.extensions import build_extensions
+from api.executor import Executor, Limits
 from domain.errors import InvalidInput, NotFound
 from domain.redaction import MARKER_PATTERN
 from infra.db import Database, PgUnitOfWork
@@ -226,11 +226,9 @@ async def _public_call(coro: Any) -> Any:
 
 
 _settings = get_settings()
-public_schema = strawberry.Schema(
-    query=PublicQuery,
-    extensions=build_extensions(_settings.max_query_depth, _settings.max_aliases, _settings.max_tokens,  # type: ignore[arg-type]
-                                introspection=_settings.is_development),
-)
+public_schema = strawberry.Schema(query=PublicQuery)
+public_executor = Executor(public_schema, Limits(_settings.max_query_depth, _settings.max_aliases, _settings.max_tokens,
+                                                 introspection=_settings.is_development))
 
 
 async def public_graphql(request: Request) -> Response:
@@ -242,11 +240,9 @@ async def public_graphql(request: Request) -> Response:
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return JSONResponse({"data": None, "errors": [{"message": "Send a JSON object with a query.",
                                                        "extensions": {"code": "INVALID_INPUT"}}]}, 400)
-    result = await public_schema.execute(query, variable_values=variables, context_value={"db": request.app.state.db},
-                                         operation_name=body.get("operationName"))
-    payload: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        payload["errors"] = [e.formatted for e in result.errors]
+    operation_name = body.get("operationName")
+    payload = await public_executor.run(query, {"db": request.app.state.db}, variables,
+                                        operation_name if isinstance(operation_name, str) else None)
     return Response(orjson.dumps(payload), media_type="application/json")
 
 

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 from typing import Annotated, Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext, Info
+from strawberry.types import Info
 
 from api import errors as e
 from api.audit_graphql import AuditMutation, AuditQuery
 from api.case_graphql import CaseMutation, CaseQuery
 from api.disclosure_graphql import DisclosureMutation
-from api.extensions import build_extensions
+from api.executor import Executor, Limits
 from api.notification_graphql import NotificationMutation, NotificationQuery
 from api.pagination import keyset_connection
 from api.policy_graphql import PolicyMutation, PolicyQuery
@@ -41,8 +39,6 @@ from domain.services import reference as reference_service
 from domain.services import tenancy as tenancy_service
 from domain.tenancy import Role as DomainRole
 from infra.settings import get_settings
-
-log = logging.getLogger("noticehub.graphql")
 
 ErrorUnion = e.InvalidInputError | e.NotFoundError | e.ConflictError
 
@@ -468,27 +464,17 @@ class Mutation(CaseMutation, PolicyMutation, TrustMutation, AuditMutation, Discl
         return await e.payload(run)
 
 
-class NoticehubSchema(strawberry.Schema):
-    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """Log unexpected errors with their traceback; expected ones (typed, validation) at debug level."""
-        for error in errors:
-            if error.original_error is None or (error.extensions or {}).get("code"):
-                log.debug("graphql error: %s", error.message)
-            else:
-                log.error("unexpected error in GraphQL execution", exc_info=error.original_error)
-
-
 def build_schema() -> strawberry.Schema:
-    s = get_settings()
-    return NoticehubSchema(
+    return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=[e.InvalidInputError, e.NotFoundError, e.ConflictError, e.IdempotencyKeyReusedError,
                e.LimitExceededError, e.InvalidTransitionError, e.PolicyViolationError, e.RestrictedError],
-        extensions=build_extensions(s.max_query_depth, s.max_aliases, s.max_tokens,  # type: ignore[arg-type]
-                                    introspection=s.is_development),
-        config=StrawberryConfig(relay_max_results=s.max_page_size),
+        config=StrawberryConfig(relay_max_results=get_settings().max_page_size),
     )
 
 
 schema = build_schema()
+_settings = get_settings()
+executor = Executor(schema, Limits(_settings.max_query_depth, _settings.max_aliases, _settings.max_tokens,
+                                   introspection=_settings.is_development))

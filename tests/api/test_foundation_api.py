@@ -208,7 +208,7 @@ async def test_limits_depth_aliases_tokens_body(make_tenant: Any, http: Any, set
     # The served schema is shallower than the configured depth today; check the same rules at depth 3.
     from graphql import parse, validate
 
-    from api.extensions import limit_rules
+    from api.executor import limit_rules
     from api.schema import schema
 
     document = parse("{ listings { edges { node { merchant { id } } } } }")
@@ -230,6 +230,17 @@ async def test_limits_depth_aliases_tokens_body(make_tenant: Any, http: Any, set
                                                                   "content-type": "application/json"})
     assert response.status_code == 413
     assert response.json()["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
+
+    async def streamed() -> Any:  # no content-length: the limit is counted while the body arrives
+        yield b'{"query": "'
+        for _ in range(settings.max_body_bytes // 4096 + 2):
+            yield b"x" * 4096
+        yield b'"}'
+
+    response = await http.post("/graphql", content=streamed(), headers={"authorization": f"Bearer {client.key}",
+                                                                        "content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
     assert await _count(owner_conn, "listings") == before
 
 
@@ -242,16 +253,14 @@ async def test_health_and_readiness(http: Any) -> None:
 
 async def test_unexpected_errors_are_masked_and_typed_ones_are_not(settings: Any) -> None:
     from api.context import Context
-    from api.schema import schema
+    from api.schema import executor
     from domain.tenancy import Principal, Role
 
     broken = Context(request=None, response=None, settings=settings, db=None,  # type: ignore[arg-type]
                      principal=Principal(uuid.uuid4(), None, frozenset({Role.ADMIN})))
-    result = await schema.execute("{ viewer { tenant { slug } } }", context_value=broken)
-    assert result.errors is not None
-    assert result.errors[0].message == "Unexpected error."  # not the AttributeError's text
+    result = await executor.run("{ viewer { tenant { slug } } }", broken)
+    assert result["errors"][0]["message"] == "Unexpected error."  # not the AttributeError's text
     no_tenant = Context(request=None, response=None, settings=settings, db=None,  # type: ignore[arg-type]
                         principal=Principal(None, None, frozenset()))
-    result = await schema.execute("{ parties { edges { node { id } } } }", context_value=no_tenant)
-    assert result.errors is not None
-    assert result.errors[0].message == "This operation needs a tenant API key."
+    result = await executor.run("{ parties { edges { node { id } } } }", no_tenant)
+    assert result["errors"][0]["message"] == "This operation needs a tenant API key."
