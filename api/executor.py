@@ -34,6 +34,7 @@ from opentelemetry.trace import Status, StatusCode
 from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
+from api.inputs import plan_input_conversion
 from domain.errors import DomainError
 
 log = logging.getLogger("noticehub.graphql")
@@ -69,6 +70,7 @@ class Executor:
     def __init__(self, schema: strawberry.Schema, limits: Limits, cache_size: int = 512) -> None:
         self.schema = schema
         self.graphql_schema = schema._schema
+        plan_input_conversion(schema)
         self.limits = limits
         self.rules = [*specified_rules, *limit_rules(limits.max_depth, limits.max_aliases)]
         if not limits.introspection:
