@@ -6,6 +6,7 @@ use it, so a verifier recomputing from stored rows gets the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -14,6 +15,8 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
+
+import orjson
 
 GENESIS_HASH = bytes(32)
 AUTOMATED = "automated"
@@ -80,8 +83,13 @@ class Decision:
     hash: bytes
 
 
+_PLAIN = frozenset({str, int, float, bool})
+
+
 def json_value(value: Any) -> Any:
     """Plain JSON data (so what is hashed is exactly what the database stores and returns)."""
+    if value is None or type(value) in _PLAIN:  # the common case first: rule inputs are mostly scalars
+        return value
     if isinstance(value, Mapping):
         return {str(k): json_value(v) for k, v in value.items()}
     if isinstance(value, (set, frozenset)):
@@ -123,9 +131,33 @@ def hashed_fields(d: Decision) -> dict[str, Any]:
 
 
 def canonical_content(d: Decision) -> bytes:
-    """The bytes a decision's hash covers, in a stable encoding."""
-    return json.dumps(hashed_fields(d), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str).encode()
+    """The bytes a decision's hash covers, in a stable encoding: the standard library's sorted, compact,
+    UTF-8 JSON. orjson writes the same bytes for everything but floats (exponent spelling) and integers
+    beyond 64 bits, ~8x faster, so it is used when neither can occur (tests/unit/test_audit_domain.py)."""
+    fields = hashed_fields(d)
+    if not _has_float((d.rules, d.reasons)):
+        with contextlib.suppress(TypeError):  # an integer orjson cannot write
+            return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+    return reference_encoding(fields)
+
+
+def reference_encoding(fields: Mapping[str, Any]) -> bytes:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def _has_float(value: Any) -> bool:
+    # Only dicts, lists and tuples (and their subclasses) are walked: orjson refuses any other
+    # container (TypeError), and then the reference encoding is used anyway.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
 
 
 def chain_hash(prev_hash: bytes, d: Decision) -> bytes:

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import asyncpg
 import orjson
+from opentelemetry import context as otel_context
 from opentelemetry import propagate
 
 from domain.calendar import WorkingDayCalendar
@@ -74,12 +75,18 @@ class OutboxBuffer:
     def __init__(self, tenant_id: UUID) -> None:
         self.tenant_id = tenant_id
         self.rows: list[tuple[UUID, UUID, str, str | None, Mapping[str, Any], dict[str, str]]] = []
+        self._context: otel_context.Context | None = None
+        self._carrier: dict[str, str] = {}
 
     def add(self, topic: str, payload: Mapping[str, Any], ordering_key: str | None = None) -> UUID:
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
+        # Messages added under the same trace context share one injected carrier (bulk use cases
+        # add thousands; injecting each was a tenth of a scheduler pass).
+        current = otel_context.get_current()
+        if current is not self._context:
+            self._context, self._carrier = current, {}
+            propagate.inject(self._carrier, context=current)
         message_id = new_id()
-        self.rows.append((self.tenant_id, message_id, topic, ordering_key, payload, carrier))
+        self.rows.append((self.tenant_id, message_id, topic, ordering_key, payload, self._carrier))
         return message_id
 
     async def flush(self, conn: asyncpg.Connection) -> None:

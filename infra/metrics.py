@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -100,9 +101,9 @@ def record_notice_received(channel: str = "api") -> None:
 
 
 def record_decisions(items: Iterable[tuple[str, str, bool]]) -> None:
-    """(kind, outcome, automated) per decision written."""
-    for kind, outcome, automated in items:
-        decisions.add(1, {"kind": kind, "outcome": outcome, "automated": automated})
+    """(kind, outcome, automated) per decision written; one counter call per distinct combination."""
+    for (kind, outcome, automated), n in Counter(items).items():
+        decisions.add(n, {"kind": kind, "outcome": outcome, "automated": automated})
 
 
 def observe_notice_to_action(seconds: float, stage: str) -> None:

@@ -33,6 +33,7 @@ SELECT d.tenant_id, d.id FROM deadlines d JOIN tenants t ON t.id = d.tenant_id
 WHERE d.status = 'pending'
   AND d.due_at <= now() + (SELECT coalesce(max(clock_offset), '0') FROM tenants)
   AND d.due_at <= now() + t.clock_offset
+  AND d.id <> ALL($2::uuid[])
 ORDER BY d.due_at LIMIT $1
 """
 _CLAIM = """
@@ -44,25 +45,48 @@ RETURNING id, kind, subject_id, due_at, payload, trace_context
 
 
 class Scheduler:
+    """Fires due deadlines in batches, `concurrency` batches in flight: while one batch's statements
+    run in the database, the next one's Python work (decisions, effects) proceeds; the tenant's chain
+    head and shared counter rows, locked in one order, serialize only the tail of each transaction."""
+
     def __init__(self, db: Database, handlers: Mapping[str, DeadlineHandler], *, batch_size: int = 1000,
-                 poll_interval_s: float = 1.0) -> None:
+                 poll_interval_s: float = 1.0, concurrency: int = 2) -> None:
         self.db = db
         self.handlers = handlers
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
+        self.concurrency = concurrency
         self._wake = asyncio.Event()
+        self._in_flight: set[UUID] = set()  # found by one pass, not yet committed: the others skip them
+        self._finding = asyncio.Lock()
 
     async def run_once(self) -> int:
         """Fire one batch of due deadlines; returns how many fired."""
-        async with self.db.system_tx() as conn:
-            candidates = await conn.fetch(_FIND_DUE, self.batch_size)
-        by_tenant: dict[UUID, list[UUID]] = defaultdict(list)
-        for r in candidates:
-            by_tenant[r["tenant_id"]].append(r["id"])
-        fired = 0
-        for tenant_id, ids in by_tenant.items():
-            fired += await self._fire_for_tenant(tenant_id, ids)
-        return fired
+        async with self._finding:
+            async with self.db.system_tx() as conn:
+                candidates = await conn.fetch(_FIND_DUE, self.batch_size, list(self._in_flight))
+            found = [r["id"] for r in candidates]
+            self._in_flight.update(found)
+        try:
+            by_tenant: dict[UUID, list[UUID]] = defaultdict(list)
+            for r in candidates:
+                by_tenant[r["tenant_id"]].append(r["id"])
+            fired = 0
+            for tenant_id, ids in by_tenant.items():
+                fired += await self._fire_for_tenant(tenant_id, ids)
+            return fired
+        finally:
+            self._in_flight.difference_update(found)
+
+    async def drain(self) -> int:
+        """Fire until nothing is due (tests, benchmarks, `noticehub scheduler --once`)."""
+        async def passes() -> int:
+            total = 0
+            while n := await self.run_once():
+                total += n
+            return total
+
+        return sum(await asyncio.gather(*(passes() for _ in range(self.concurrency))))
 
     async def _fire_for_tenant(self, tenant_id: UUID, ids: list[UUID]) -> int:
         async with self.db.uow(tenant_id) as uow:
@@ -92,17 +116,20 @@ class Scheduler:
         listener: asyncpg.Connection = await self.db.pool.acquire()
         try:
             await listener.add_listener(DEADLINE_CHANNEL, self._on_notify)
-            while not stop.is_set():
-                try:
-                    fired = await self.run_once()
-                except (OSError, asyncpg.PostgresError) as exc:
-                    log.warning("scheduler pass failed, retrying: %s", exc)
-                    fired = 0
-                if fired >= self.batch_size:
-                    continue
-                self._wake.clear()
-                await wait_for_wake(self._wake, stop, self.poll_interval_s)
+            await asyncio.gather(*(self._passes(stop) for _ in range(self.concurrency)))
         finally:
             with contextlib.suppress(Exception):
                 await listener.remove_listener(DEADLINE_CHANNEL, self._on_notify)
             await self.db.pool.release(listener)
+
+    async def _passes(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                fired = await self.run_once()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("scheduler pass failed, retrying: %s", exc)
+                fired = 0
+            if fired >= self.batch_size:
+                continue
+            self._wake.clear()
+            await wait_for_wake(self._wake, stop, self.poll_interval_s)

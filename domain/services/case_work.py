@@ -103,12 +103,15 @@ class CaseWork:
     ) -> Case:
         """Apply one event (raises InvalidTransition), record its decision, collect its effects."""
         t = apply(case.status, event, keep_measures=keep_measures)
-        updated = replace(case, status=t.status, updated_at=self.now)
+        changes: dict[str, Any] = {"status": t.status, "updated_at": self.now}
         if t.status.state in OUTCOME_STATES:
-            updated = replace(updated, outcome_at=self.now)
+            changes["outcome_at"] = self.now
         if window is not None:
-            updated = replace(updated, window_starts_at=window.starts_at, window_earliest_end_at=window.earliest_end_at,
-                              window_ends_at=window.ends_at)
+            changes.update(window_starts_at=window.starts_at, window_earliest_end_at=window.earliest_end_at,
+                           window_ends_at=window.ends_at)
+        if event is CaseEvent.REQUEST_MEASURES and case.state is CaseState.UNDER_REVIEW:
+            changes["automated_measures"] = self.automated if automated is None else automated
+        updated = replace(case, **changes)  # one copy per transition (a bulk pass makes thousands)
         self.uow.decisions.record(DecisionDraft(
             subject_type="case", subject_id=case.id, case_id=case.id, kind=f"case.{event.value}",
             outcome=t.status.state.value, actor=actor or self.actor,
@@ -131,7 +134,6 @@ class CaseWork:
             self.count(case.notifier_id, "unfounded")
         if event is CaseEvent.REQUEST_MEASURES and case.state is CaseState.UNDER_REVIEW:
             self.count(case.notifier_id, "accepted")
-            updated = replace(updated, automated_measures=self.automated if automated is None else automated)
         self._remember(case, updated)
         return updated
 

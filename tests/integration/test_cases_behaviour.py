@@ -330,6 +330,29 @@ async def test_incomplete_notice_is_clarified_or_rejected_when_the_window_expire
     assert (await _case(integration, case["id"]))["state"] == "UNDER_REVIEW"
 
 
+async def test_concurrent_scheduler_passes_fire_each_deadline_once(make_tenant: Any, db: Any, owner_conn: Any) -> None:
+    """Several passes in flight (small batches): every due deadline fires once, the chain holds."""
+    from domain.services.deadlines import DEADLINE_HANDLERS
+    from infra.scheduler import Scheduler
+    from tests.e2e.test_preset_flows import _check_chain_and_outbox
+
+    tenant = await make_tenant(mode="SANDBOX", timezone="Asia/Shanghai", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=9)
+    case_ids = [(await _submit(s["integration"], _notice(s, [sku], evidence=INCOMPLETE_EVIDENCE)))["cases"][0]["id"]
+                for sku in s["listings"]]
+    await tenant.admin(ADVANCE, {"s": 8 * 86400})
+
+    fired = await Scheduler(db, DEADLINE_HANDLERS, batch_size=2, concurrency=3).drain()
+
+    assert fired >= len(case_ids)  # other tests' tenants may have had due deadlines too
+    for case_id in case_ids:
+        case = await _case(s["integration"], case_id)
+        assert case["state"] == "CLOSED"
+        assert [d["kind"] for d in case["timeline"]].count("case.clarification_expired") == 1
+        assert [st for _, st, _ in await _deadlines(owner_conn, case_id)] == ["fired"]
+    await _check_chain_and_outbox(owner_conn, tenant, db, {"case.state_changed"})
+
+
 # ----- 3. review decisions -----------------------------------------------------------------------
 
 

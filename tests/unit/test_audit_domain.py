@@ -26,7 +26,14 @@ from domain.archive import (
     sha256_hex,
 )
 from domain.audit import BreakReason, ChainVerifier, actor_kind, automated_rule, link_proof, summarize
-from domain.decisions import GENESIS_HASH, Decision, chain_hash
+from domain.decisions import (
+    GENESIS_HASH,
+    Decision,
+    canonical_content,
+    chain_hash,
+    hashed_fields,
+    reference_encoding,
+)
 
 TENANT = UUID("01900000-0000-7000-8000-000000000001")
 CASE = UUID("01900000-0000-7000-8000-0000000000c1")
@@ -181,3 +188,25 @@ def test_bundles_are_deterministic_and_self_verifying() -> None:
 def test_add_years() -> None:
     assert add_years(datetime(2024, 2, 29, tzinfo=UTC), 3) == datetime(2027, 2, 28, tzinfo=UTC)
     assert add_years(T0, 3) == T0.replace(year=2029)
+
+
+_JSON_LEAF = st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1) | st.text()
+_JSON = st.recursive(_JSON_LEAF, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner,
+                                                                                             max_size=4),
+                     max_leaves=20)
+
+
+@given(inputs=_JSON, reason_text=st.text())
+def test_the_fast_encoding_writes_the_reference_bytes(inputs: object, reason_text: str) -> None:
+    """A hash must not depend on which encoder wrote it: stored chains verify either way."""
+    d = replace(_chain(1)[0], rules=[{"rule_id": "r", "passed": True, "inputs": {"x": inputs}}],
+                reasons=[{"code": "c", "text": reason_text}], reason_text=reason_text)
+    assert canonical_content(d) == reference_encoding(hashed_fields(d))
+
+
+@given(value=st.floats(allow_nan=False) | st.integers(min_value=2**64, max_value=2**80))
+def test_floats_and_huge_integers_take_the_reference_encoding(value: float) -> None:
+    d = replace(_chain(1)[0], rules=[{"rule_id": "r", "passed": True, "inputs": {"x": [{"y": value}]}}])
+    assert canonical_content(d) == reference_encoding(hashed_fields(d))
+    assert canonical_content(d) == json.dumps(hashed_fields(d), sort_keys=True, separators=(",", ":"),
+                                              ensure_ascii=False).encode()
