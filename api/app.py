@@ -29,6 +29,7 @@ from infra import broker as broker_mod
 from infra.db import Database, create_pool
 from infra.logs import configure_logging
 from infra.metrics import configure_metrics, metrics_payload
+from infra.process import tune_gc
 from infra.settings import Settings, get_settings
 from infra.telemetry import configure_tracing
 
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.settings = settings
         owned = database is None
         app.state.db = database or Database(await create_pool(settings), settings)
+        tune_gc()
         try:
             yield
         finally:

@@ -121,10 +121,12 @@ def _archive_process(tenant_id: str, store_url: str, batch: int, concurrency: in
         from infra.archive_store import ObjectArchiveStore
         from infra.archiver import Archiver
         from infra.db import Database, create_pool
+        from infra.process import tune_gc
         from infra.settings import get_settings
 
         settings = get_settings()
         db = Database(await create_pool(settings, min_size=concurrency + 1, max_size=concurrency + 1), settings)
+        tune_gc()  # as `noticehub scheduler` and `noticehub archive` do
         out.put("ready")
         await asyncio.to_thread(go.wait)
         try:
@@ -240,11 +242,13 @@ async def one_round(db: object, n: int, batch: int, root: Path, concurrency: int
 
 async def run(n: int, rounds: int, batch: int, concurrency: int, processes: int) -> None:
     from infra.db import Database, create_pool
+    from infra.process import tune_gc
     from infra.settings import get_settings
 
     get_settings.cache_clear()
     settings = get_settings()
     db = Database(await create_pool(settings, min_size=2, max_size=2 + concurrency), settings)
+    tune_gc()  # as `noticehub scheduler` and `noticehub archive` do
     root = Path(tempfile.mkdtemp(prefix="nh-archive-bench-"))
     try:
         results = []

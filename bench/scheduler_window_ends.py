@@ -107,6 +107,7 @@ async def baseline(owner: asyncpg.Connection, tenant_id: UUID, state: str) -> tu
 async def drain(batch_size: int, concurrency: int) -> tuple[float, int, int]:
     from domain.services.deadlines import DEADLINE_HANDLERS
     from infra.db import Database, create_pool
+    from infra.process import tune_gc
     from infra.scheduler import Scheduler
     from infra.settings import get_settings
     from infra.telemetry import configure_tracing
@@ -114,6 +115,7 @@ async def drain(batch_size: int, concurrency: int) -> tuple[float, int, int]:
     configure_tracing("noticehub-scheduler")
     settings = get_settings()
     db = Database(await create_pool(settings), settings)
+    tune_gc()  # as `noticehub scheduler` does
     try:
         scheduler = Scheduler(db, DEADLINE_HANDLERS, batch_size=batch_size, concurrency=concurrency)
         start = time.perf_counter()

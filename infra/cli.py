@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from infra.db import Database, create_pool
+from infra.process import tune_gc
 from infra.settings import Settings, get_settings
 
 app = typer.Typer(help="Noticehub: IP notice-and-action service.", no_args_is_help=True)
@@ -115,6 +116,7 @@ def _event_loop_run(coro: Coroutine[Any, Any, Any]) -> Any:
     """uvloop (installed with uvicorn[standard]): asyncpg reads large result sets at about twice the speed."""
     import uvloop
 
+    tune_gc()
     return uvloop.run(coro)
 
 
@@ -143,6 +145,7 @@ async def _run_scheduler(settings: Settings) -> None:
     sched = Scheduler(db, DEADLINE_HANDLERS, poll_interval_s=settings.scheduler_poll_interval_s)
     archiver = Archiver(db, store_from_settings(settings), batch_size=settings.archive_batch_size,
                         interval_s=settings.archive_interval_s)
+    tune_gc()
     try:
         await asyncio.gather(relay.run(stop), sched.run(stop), archiver.run(stop))
     finally:

@@ -13,6 +13,7 @@ import dramatiq
 from infra.broker import ACTOR_DEFAULTS, EVENTS_ACTOR, EVENTS_QUEUE, build_broker
 from infra.logs import configure_logging
 from infra.metrics import configure_metrics
+from infra.process import tune_gc
 from infra.settings import get_settings
 from infra.telemetry import configure_tracing
 from workers import runtime
@@ -45,3 +46,5 @@ async def dispatch_event(event_id: str, topic: str, tenant_id: str, payload: dic
 
 
 from workers import notification_actors  # noqa: E402, F401 - deliver_webhooks, send_emails (need the broker)
+
+tune_gc()  # after every actor module is imported: see infra/process.py
