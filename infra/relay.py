@@ -87,6 +87,9 @@ class OutboxRelay:
             await listener.add_listener(OUTBOX_CHANNEL, self._on_notify)
             sampled = 0.0
             while not stop.is_set():
+                # Cleared before the claim: a NOTIFY that arrives while this batch is relayed wakes the
+                # next wait at once instead of being lost until the poll interval.
+                self._wake.clear()
                 if time.monotonic() - sampled > BACKLOG_SAMPLE_S:  # backlog gauges for /metrics
                     sampled = time.monotonic()
                     with contextlib.suppress(OSError, asyncpg.PostgresError):
@@ -99,7 +102,6 @@ class OutboxRelay:
                     await asyncio.sleep(self.poll_interval_s)
                 if relayed >= self.batch_size:
                     continue
-                self._wake.clear()
                 await wait_for_wake(self._wake, stop, self.poll_interval_s)
         finally:
             if listener is not None:

@@ -124,6 +124,7 @@ class Scheduler:
 
     async def _passes(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self._wake.clear()  # before the claim, so a NOTIFY during the pass is not lost
             try:
                 fired = await self.run_once()
             except (OSError, asyncpg.PostgresError) as exc:
@@ -131,5 +132,4 @@ class Scheduler:
                 fired = 0
             if fired >= self.batch_size:
                 continue
-            self._wake.clear()
             await wait_for_wake(self._wake, stop, self.poll_interval_s)

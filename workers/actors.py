@@ -36,12 +36,15 @@ dramatiq.set_broker(broker)
 
 @dramatiq.actor(actor_name=EVENTS_ACTOR, queue_name=EVENTS_QUEUE, **ACTOR_DEFAULTS)
 async def dispatch_event(event_id: str, topic: str, tenant_id: str, payload: dict[str, Any]) -> None:
+    handlers = handlers_for(topic)
+    if not handlers:  # nothing to do: no transaction, no processed row
+        return
     db = await runtime.database()
     async with db.uow(UUID(tenant_id)) as uow:
         if not await uow.processed.claim(UUID(event_id), EVENTS_ACTOR):
             log.info("event %s already processed; skipping duplicate delivery", event_id)
             return
-        for handler in handlers_for(topic):
+        for handler in handlers:
             await handler(uow, event_id, payload)
 
 

@@ -26,5 +26,5 @@ async def database() -> Database:
     async with _lock:  # several actor threads share this loop: create the pool once
         if _db is None:
             settings = get_settings()
-            _db = Database(await create_pool(settings, min_size=1, max_size=4), settings)
+            _db = Database(await create_pool(settings, min_size=1), settings)  # max: NOTICEHUB_DB_POOL_MAX, > threads
     return _db

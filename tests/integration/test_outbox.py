@@ -155,3 +155,26 @@ async def test_mutation_and_actor_share_one_trace(make_tenant: Any, db: Any, bro
         for value in (s.attributes or {}).values():
             assert "secret@example.com" not in str(value)
             assert "nhk_" not in str(value)
+
+
+async def test_a_notify_during_a_relay_pass_is_not_lost(db: Any, broker: Any) -> None:
+    """A commit whose NOTIFY arrives while the relay is moving a batch is relayed at once, not after the
+    poll interval (the wake-up is cleared before the claim, not after it)."""
+    from infra.relay import OutboxRelay
+
+    relay = OutboxRelay(db, broker, poll_interval_s=30)
+    passes: list[float] = []
+
+    async def run_once() -> int:
+        passes.append(asyncio.get_running_loop().time())
+        if len(passes) == 1:
+            relay._on_notify()  # the NOTIFY of a commit that landed while this pass ran
+        return 0
+
+    relay.run_once = run_once  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await _wait_until(lambda: len(passes) >= 2, "a second pass woken by the NOTIFY", attempts=50)
+    stop.set()
+    await task
+    assert passes[1] - passes[0] < 5  # woken, not polled after 30 s
