@@ -638,3 +638,17 @@ async def test_archive_into_s3_compatible_storage(make_tenant: Any, db: Any, s3_
     report = await verify_audit_trail(partial(db.uow, tenant_id), store)
     assert report.bundle_break is not None and report.bundle_break.bundle_id == records[1].id
     assert report.bundle_break.problem.value == "hash_mismatch"
+
+
+async def test_local_batch_writes_report_each_item_in_order(tmp_path: Path) -> None:
+    """The local store writes a batch from several threads; each item's flag stays at its index and an
+    existing object is never overwritten."""
+    from infra.archive_store import ObjectArchiveStore
+
+    store = ObjectArchiveStore(f"file://{tmp_path}")
+    first = [(f"t/{n:02x}/{n}.json", f"v1-{n}".encode()) for n in range(0, 23, 2)]
+    assert await store.put_many_if_absent(first) == [True] * len(first)
+    batch = [(f"t/{n:02x}/{n}.json", f"v2-{n}".encode()) for n in range(23)]
+    assert await store.put_many_if_absent(batch) == [n % 2 == 1 for n in range(23)]
+    for n in range(23):
+        assert await store.get(f"t/{n:02x}/{n}.json") == (f"v1-{n}" if n % 2 == 0 else f"v2-{n}").encode()
