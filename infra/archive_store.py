@@ -51,13 +51,13 @@ class ObjectArchiveStore:
     async def put_many_if_absent(self, items: Sequence[tuple[str, bytes]]) -> list[bool]:
         """Write a batch; for each item, True when written, False when already there.
 
-        Local files: one worker thread writes the batch with blocking puts (a file write takes tens of
-        microseconds; an awaitable per file costs more than the write). Remote stores: concurrent requests.
+        Local files: four threads write a share of the batch each with blocking puts (an awaitable per file
+        costs more than the write; a few creates in flight overlap their journal waits). Remote stores:
+        concurrent requests.
         """
         if self.local:
-            # A few threads: a file create costs the disk a journal round trip, and those overlap.
             chunks = [items[i::_LOCAL_THREADS] for i in range(_LOCAL_THREADS)]
-            done = await asyncio.gather(*(asyncio.to_thread(self._put_many_blocking, c) for c in chunks if c))
+            done = await asyncio.gather(*(asyncio.to_thread(self._put_many_blocking, c) for c in chunks))
             out = [False] * len(items)
             for i, written in enumerate(done):
                 out[i::_LOCAL_THREADS] = written
