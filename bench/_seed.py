@@ -11,8 +11,8 @@ from uuid import UUID
 
 from domain.reference import IpRightInput, ListingInput, PartyInput, PartyKind, PersonalData, RightType
 from domain.services.reference import register_ip_right, upsert_listings, upsert_party
-from domain.services.tenancy import NewTenant, create_api_key, create_tenant
-from domain.tenancy import Principal, Role, TenantMode
+from domain.services.tenancy import IssuedKey, NewTenant, create_api_key, create_tenant
+from domain.tenancy import Principal, Role, Tenant, TenantMode
 from infra.db import Database, create_pool
 from infra.settings import get_settings
 
@@ -41,9 +41,14 @@ async def open_db(max_size: int = 4) -> Database:
     return Database(await create_pool(settings, min_size=1, max_size=max_size), settings)
 
 
+async def new_tenant(db: Database, mode: TenantMode = TenantMode.LIVE) -> tuple[Tenant, IssuedKey]:
+    """A fresh cn-ecl tenant (Asia/Shanghai, CN holidays) and its first admin key."""
+    return await create_tenant(db, OPERATOR, NewTenant(f"bench-{uuid.uuid4().hex[:8]}", "Bench", "Asia/Shanghai",
+                                                       "CN", mode))
+
+
 async def seed_tenant(db: Database, *, listings: int, mode: TenantMode = TenantMode.LIVE) -> Seeded:
-    slug = f"bench-{uuid.uuid4().hex[:8]}"
-    tenant, admin = await create_tenant(db, OPERATOR, NewTenant(slug, "Bench", "Asia/Shanghai", "CN", mode))
+    tenant, admin = await new_tenant(db, mode)
     admin_principal = Principal(tenant.id, admin.key.id, frozenset({Role.ADMIN}))
     async with db.uow(tenant.id) as uow:
         issued = await create_api_key(uow, admin_principal, "bench", (Role.INTEGRATION, Role.ADMIN))

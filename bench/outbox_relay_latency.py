@@ -212,17 +212,14 @@ def offsets(n: int, rate: float, arrivals: str, rng: random.Random) -> list[floa
 
 
 async def create_bench_tenant() -> UUID:
-    from domain.services.tenancy import NewTenant, create_tenant
-    from domain.tenancy import Principal, TenantMode
+    from bench._seed import new_tenant
     from infra.db import Database, create_pool
     from infra.settings import get_settings
 
     settings = get_settings()
     db = Database(await create_pool(settings, min_size=1, max_size=2), settings)
     try:
-        tenant, _ = await create_tenant(db, Principal(None, None, frozenset(), is_operator=True),
-                                        NewTenant(f"bench-{uuid.uuid4().hex[:8]}", "Bench", "Asia/Shanghai", "CN",
-                                                  TenantMode.LIVE))
+        tenant, _ = await new_tenant(db)
         return tenant.id
     finally:
         await db.pool.close()

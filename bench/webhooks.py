@@ -48,9 +48,9 @@ async def receiver_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 async def setup_tenant(url: str) -> tuple[uuid.UUID, uuid.UUID, str]:
+    from bench._seed import new_tenant
     from domain.services import notifications
-    from domain.services.tenancy import NewTenant, create_tenant
-    from domain.tenancy import Principal, Role, TenantMode
+    from domain.tenancy import Principal, Role
     from infra.db import Database, create_pool
     from infra.settings import get_settings
     from infra.webhook_sender import TargetGuard
@@ -59,9 +59,7 @@ async def setup_tenant(url: str) -> tuple[uuid.UUID, uuid.UUID, str]:
     settings = get_settings()
     db = Database(await create_pool(settings, min_size=1, max_size=2), settings)
     try:
-        tenant, _ = await create_tenant(db, Principal(None, None, frozenset(), is_operator=True),
-                                        NewTenant(f"bench-{uuid.uuid4().hex[:8]}", "Bench", "Asia/Shanghai", "CN",
-                                                  TenantMode.LIVE))
+        tenant, _ = await new_tenant(db)
         admin = Principal(tenant.id, None, frozenset({Role.ADMIN}))
         async with db.uow(tenant.id) as uow:
             endpoint, secret = await notifications.create_endpoint(
