@@ -176,15 +176,15 @@ def dev(
     operator_key = _operator_key(settings)
     settings = get_settings()
     env = dict(os.environ)
-    # Children start while migrations run: their imports take longer than the migrations, and the
-    # relay and scheduler retry until the tables exist.
-    children = {
-        "api": subprocess.Popen(_api_command(settings, None, port, 1), env=env),  # noqa: S603
-        "worker": subprocess.Popen(_worker_command(1, 4), env=dict(_worker_environment(dict(env)))),  # noqa: S603
-        "scheduler": subprocess.Popen([sys.executable, "-m", "infra.cli", "scheduler"], env=env),
-    }
+    # The API starts while migrations run (its imports take longer than they do); the worker and the
+    # scheduler start once they are done, so on a small machine their imports do not compete with the
+    # API's for the cores (cold start to /readyz: docs/performance.md).
+    children = {"api": subprocess.Popen(_api_command(settings, None, port, 1), env=env)}  # noqa: S603
     try:
         run_migrations(settings.database_url or "")
+        children["worker"] = subprocess.Popen(  # noqa: S603
+            _worker_command(1, 4), env=dict(_worker_environment(dict(env))))
+        children["scheduler"] = subprocess.Popen([sys.executable, "-m", "infra.cli", "scheduler"], env=env)
     except Exception:
         _stop_children(children)
         raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,12 @@ def ensure_services(
 ) -> EmbeddedServices:
     """Start whatever is not configured and export its URL to the environment for child processes."""
     services = EmbeddedServices(database_url=database_url, redis_url=redis_url)
-    if not database_url:
-        services.database_url, services._pg = start_postgres(data_dir, delete_on_exit=delete_on_exit)
-        os.environ["DATABASE_URL"] = services.database_url
-    if not redis_url and not amqp_url:
-        services.redis_url, services._redis = start_redis(data_dir, port=redis_port)
-        os.environ["REDIS_URL"] = services.redis_url
+    with ThreadPoolExecutor(max_workers=1) as pool:  # Redis starts while PostgreSQL runs initdb (cold start)
+        redis = pool.submit(start_redis, data_dir, port=redis_port) if not redis_url and not amqp_url else None
+        if not database_url:
+            services.database_url, services._pg = start_postgres(data_dir, delete_on_exit=delete_on_exit)
+            os.environ["DATABASE_URL"] = services.database_url
+        if redis is not None:
+            services.redis_url, services._redis = redis.result()
+            os.environ["REDIS_URL"] = services.redis_url
     return services
