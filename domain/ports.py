@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -150,6 +150,7 @@ class DeadlineRepository(Protocol):
 
 
 class TrustRepository(Protocol):
+    async def lock_parties(self, party_ids: Iterable[UUID]) -> None: ...
     async def bump(self, counts: Mapping[tuple[UUID, date], Mapping[str, int]]) -> None: ...
     async def record(self, party_id: UUID, since: date) -> NotifierRecord: ...
     async def trusted_since(self, party_ids: Sequence[UUID]) -> dict[UUID, datetime | None]: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -24,6 +24,21 @@ class TrustRepo:
         # writes below, which are the only writers of these rows.
         self._trusted: dict[UUID, datetime | None] = {}
         self._restrictions: dict[UUID, list[tuple[UUID, RestrictionRecord]]] = {}
+
+    async def lock_parties(self, party_ids: Iterable[UUID]) -> None:
+        """Account rules for these parties run one transaction at a time (lock held until commit): two
+        transactions adding strikes for one merchant at once could otherwise both miss, or both make, the
+        escalation. Cached reads of these parties are dropped: the wait may have been for another
+        transaction's restrictions or trust change."""
+        ids = sorted(set(party_ids))
+        if not ids:
+            return
+        await self.conn.execute(  # in id order (volatile functions run after ORDER BY): no lock-order deadlock
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::text || p::text, 0))"
+            " FROM unnest($2::uuid[]) AS p ORDER BY p", str(self.tenant_id), ids)
+        for party_id in ids:
+            self._restrictions.pop(party_id, None)
+            self._trusted.pop(party_id, None)
 
     # -- notifier record -------------------------------------------------------------------------
 

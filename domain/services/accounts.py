@@ -37,7 +37,9 @@ async def apply_account_rules(
     uow: UnitOfWork, in_force: PolicyInForce, merchants: Iterable[UUID], notifiers: Iterable[UUID], now: datetime
 ) -> None:
     policy = in_force.policy.suspension
-    for merchant in sorted(set(merchants)):
+    merchants, notifiers = set(merchants), set(notifiers)
+    await uow.trust.lock_parties(merchants | notifiers)
+    for merchant in sorted(merchants):
         history = [r for _, r in await uow.trust.restrictions(merchant)]
         strikes = await uow.trust.strikes(merchant, now - timedelta(days=policy.repeat_infringer.window_days))
         await _escalate(

@@ -767,3 +767,35 @@ async def test_review_queue_pages_past_a_case_without_a_review_due_time(make_ten
     queue = [i for p in pages for i in p]
     assert len(queue) == len(set(queue)) == 3
     assert set(queue) == {c["id"] for c in cases}
+
+
+async def test_account_rules_of_one_party_run_one_transaction_at_a_time(make_tenant: Any, db: Any) -> None:
+    """Two transactions escalating the same merchant: the second waits for the first to commit and then
+    sees its restriction (its earlier cached read is dropped), so it cannot escalate from stale history."""
+    from domain.ids import new_id
+    from domain.trust import RestrictionKind, RestrictionReason, RestrictionRecord
+
+    tenant = await make_tenant(mode="SANDBOX", timezone="Asia/Shanghai", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    tenant_id = await tenant.tenant_id(db)
+    async with db.uow(tenant_id) as probe:
+        merchant = await probe.conn.fetchval("SELECT id FROM parties WHERE external_ref = 'shop'")
+    assert s["listings"]
+    locked_by_b = asyncio.Event()
+
+    async def second() -> list[Any]:
+        async with db.uow(tenant_id) as b:
+            assert await b.trust.restrictions(merchant) == []  # read (and cached) before the lock
+            await b.trust.lock_parties([merchant])
+            locked_by_b.set()
+            return await b.trust.restrictions(merchant)
+
+    async with db.uow(tenant_id) as a:
+        await a.trust.lock_parties([merchant])
+        task = asyncio.create_task(second())
+        await asyncio.sleep(0.3)
+        assert not locked_by_b.is_set()  # waits for the first transaction
+        await a.trust.add_restriction(new_id(), merchant, RestrictionRecord(
+            RestrictionKind.WARNING, RestrictionReason.REPEAT_INFRINGER, datetime.now().astimezone(), None, None), {})
+    seen = await asyncio.wait_for(task, 5)
+    assert [r.kind for _, r in seen] == [RestrictionKind.WARNING]
