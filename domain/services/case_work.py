@@ -240,8 +240,10 @@ class CaseWork:
             await uow.deadlines.resume(fx.resume, self.now)
         await uow.deadlines.schedule(fx.schedule)
         await uow.measures.refresh_listings(list(fx.listings))
-        await self._settle_accounts()
         await record_case_disclosures(uow, self.policy, fx.disclosures, self.now)
+        # Last: the account rules lock their parties until commit (decision 0011), so as little as
+        # possible runs after them.
+        await self._settle_accounts()
 
     async def _settle_accounts(self) -> None:
         """Strikes, the notifiers' rolling record, and the account rules those feed (same transaction)."""
