@@ -39,6 +39,7 @@ from domain.errors import DomainError
 
 log = logging.getLogger("noticehub.graphql")
 _tracer = trace.get_tracer("noticehub.graphql")
+_CACHEABLE_CHARS = 16_384  # larger documents (rare, and a way to fill memory) are prepared every time
 # strawberry's check is cheaper than inspect.isawaitable for the common plain values.
 _is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 
@@ -97,9 +98,10 @@ class Executor:
             if len(operations) == 1:
                 types[None] = operations[0].operation.value
             prepared = _Prepared(None if errors else document, errors, types)
-        self._cache[query] = prepared
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        if len(query) <= _CACHEABLE_CHARS:  # bounded memory: 512 entries of at most 16k characters
+            self._cache[query] = prepared
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
         return prepared
 
     async def run(

@@ -264,3 +264,15 @@ async def test_unexpected_errors_are_masked_and_typed_ones_are_not(settings: Any
                         principal=Principal(None, None, frozenset()))
     result = await executor.run("{ parties { edges { node { id } } } }", no_tenant)
     assert result["errors"][0]["message"] == "This operation needs a tenant API key."
+
+
+def test_the_document_cache_keeps_small_documents_only() -> None:
+    from api.executor import Executor, Limits
+    from api.schema import schema
+
+    executor = Executor(schema, Limits(max_depth=10, max_aliases=30, max_tokens=100_000, introspection=False))
+    small = "{ viewer { isOperator } }"
+    large = "{ viewer { isOperator } }" + " " * 20_000
+    assert executor.prepare(small) is executor.prepare(small)
+    assert executor.prepare(large) is not executor.prepare(large)
+    assert list(executor._cache) == [small]

@@ -70,3 +70,4 @@ def test_global_id_errors_are_strawberry_s() -> None:
     assert _global_id("UGFydHk6MQ==", None) == GlobalID("Party", "1")  # type: ignore[arg-type]
     with pytest.raises(InvalidGlobalIDError):
         _global_id("not-an-id", None)  # type: ignore[arg-type]
+
