@@ -24,7 +24,7 @@ from api.types import decode_id
 from domain import webhooks as wd
 from domain.errors import NotFound
 from domain.services import notifications as service
-from infra.webhook_sender import TargetGuard
+from infra.target_guard import TargetGuard
 
 WebhookDeliveryStatus = strawberry.enum(wd.DeliveryStatus, name="WebhookDeliveryStatus", description=(
     "pending: waiting for its first attempt (or for an earlier event of its case); sending: an attempt is "

@@ -33,7 +33,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from domain.errors import FieldProblem, InvalidInput
 from domain.services.statements import TdbAnswer
-from infra.webhook_sender import TargetGuard
+from infra.target_guard import TargetGuard
 
 USER_AGENT = "Noticehub-SoR/1.0"
 SECRET_ENV_PREFIX = "NOTICEHUB_SECRET_"

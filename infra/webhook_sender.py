@@ -1,8 +1,7 @@
-"""Sending webhooks: the SSRF guard (resolve, check every address, connect only to checked addresses)
-and the HTTP sender (Standard Webhooks signatures, timeout, no redirects, bounded response read).
+"""Sending webhooks: the HTTP sender (Standard Webhooks signatures, timeout, no redirects, bounded response
+read), connecting only to addresses the SSRF guard (infra/target_guard.py) checked.
 
-The guard's resolver is injectable, so tests check resolution rules without real DNS. At delivery
-time the URL is checked again, and the HTTP client's connector resolves through the guard too
+At delivery time the URL is checked again, and the HTTP client's connector resolves through the guard too
 (`_CheckedResolver`): the socket is opened to an address that was just checked, the URL's host
 stays the Host header and TLS server name, and a DNS answer that changes between a check and the
 connection (DNS rebinding) cannot point the request somewhere else. Redirects are not followed.
@@ -11,11 +10,9 @@ connection (DNS rebinding) cannot point the request somewhere else. Redirects ar
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import aiohttp
@@ -26,64 +23,14 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from standardwebhooks.webhooks import Webhook
 
 from domain.errors import InvalidInput
-from domain.webhooks import ClaimedDelivery, SendResult, acknowledges_delivery, check_addresses, parse_target_url
+from domain.webhooks import ClaimedDelivery, SendResult, acknowledges_delivery
+from infra.target_guard import TargetGuard
 
-Resolver = Callable[[str, int], Awaitable[list[str]]]
 _tracer = trace.get_tracer("noticehub.webhooks")
 
 USER_AGENT = "Noticehub-Webhooks/1.0"
 MAX_RESPONSE_BYTES = 64 * 1024
 DEFAULT_TIMEOUT_S = 10.0
-
-
-def allow_local_targets() -> bool:
-    """NOTICEHUB_WEBHOOKS_ALLOW_LOCAL=1: http and loopback targets (development and tests only)."""
-    return os.environ.get("NOTICEHUB_WEBHOOKS_ALLOW_LOCAL", "").strip().lower() in {"1", "true", "yes"}
-
-
-async def system_resolver(host: str, port: int) -> list[str]:
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedTarget:
-    url: str
-    host: str
-    addresses: tuple[str, ...]  # every address it resolved to; all were checked
-
-
-class TargetGuard:
-    """Implements domain.services.notifications.TargetGuard; also pins addresses for the sender."""
-
-    def __init__(self, *, allow_local: bool | None = None, resolver: Resolver | None = None) -> None:
-        self._allow_local = allow_local  # None: the environment decides, read on every check
-        self.resolver = resolver or system_resolver
-
-    @property
-    def allow_local(self) -> bool:
-        return allow_local_targets() if self._allow_local is None else self._allow_local
-
-    async def check(self, url: str, field: str = "url") -> None:
-        await self.resolve(url, field)
-
-    async def checked_addresses(self, host: str, port: int, field: str = "url") -> list[str]:
-        """Resolve a host name and check every address (the connector's resolver)."""
-        try:
-            addresses = await self.resolver(host, port)
-        except OSError as exc:
-            raise InvalidInput(f"'{host}' does not resolve: {exc.strerror or exc}.", field) from exc
-        check_addresses(host, addresses, allow_local=self.allow_local, field=field)
-        return addresses
-
-    async def resolve(self, url: str, field: str = "url") -> ResolvedTarget:
-        target = parse_target_url(url, allow_local=self.allow_local, field=field)
-        if target.is_ip_literal:
-            addresses = [target.host]
-            check_addresses(target.host, addresses, allow_local=self.allow_local, field=field)
-        else:
-            addresses = await self.checked_addresses(target.host, target.port, field)
-        return ResolvedTarget(url=target.url, host=target.host, addresses=tuple(addresses))
 
 
 def sign_headers(message_id: str, body: str, secrets: Sequence[str], at: datetime) -> dict[str, str]:

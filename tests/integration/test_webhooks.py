@@ -334,7 +334,7 @@ async def test_ssrf_targets_are_refused_at_registration(make_tenant: Any, db: An
     from domain.errors import InvalidInput
     from domain.services import notifications
     from domain.tenancy import Principal, Role
-    from infra.webhook_sender import TargetGuard
+    from infra.target_guard import TargetGuard
 
     monkeypatch.delenv("NOTICEHUB_WEBHOOKS_ALLOW_LOCAL", raising=False)
     tenant = await make_tenant()
@@ -369,7 +369,8 @@ async def test_ssrf_targets_are_refused_at_registration(make_tenant: Any, db: An
 
 async def test_addresses_are_checked_again_at_delivery_and_the_checked_address_is_used(receiver: Receiver) -> None:
     from domain.webhooks import ClaimedDelivery, envelope, generate_secret
-    from infra.webhook_sender import TargetGuard, WebhookSender
+    from infra.target_guard import TargetGuard
+    from infra.webhook_sender import WebhookSender
 
     answers = {"hooks.example.com": ["127.0.0.1"]}
 
