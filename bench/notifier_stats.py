@@ -5,10 +5,10 @@ service layer (`submit_notices`, batches of 1,000, one listing each), the tenant
 each batch so the notices spread over ~180 days, as a real notifier's record would (one notifier_days row
 per day). Then ANALYZE.
 
-Timed, in this process: `schema.execute` of the `notifierStats` query with a real `Context` (API-key
-principal, the API's Database and pool; no HTTP), for the policy's default window and for 365 days (all
-notices), p50/p95 over --runs each. Baseline, interleaved run by run: a trivial `SELECT 1` round trip through
-the same pool.
+Timed, in this process: `api.schema.executor.run` (how the API runs operations) of the `notifierStats`
+query with a real `Context` (API-key principal, the API's Database and pool; no HTTP), for the policy's
+default window and for 365 days (all notices), p50/p95 over --runs each. Baseline, interleaved run by run:
+a trivial `SELECT 1` round trip through the same pool.
 
     .venv/bin/python bench/notifier_stats.py [--notices 100000] [--runs 500] [--days 180]
 """
@@ -79,7 +79,7 @@ async def run(args: argparse.Namespace) -> None:
     from starlette.requests import Request
 
     from api.context import Context
-    from api.schema import schema
+    from api.schema import executor
     from api.types import global_id
     from infra.db import Database, create_pool
     from infra.settings import get_settings
@@ -96,11 +96,10 @@ async def run(args: argparse.Namespace) -> None:
         async def stats(days: int | None) -> tuple[float, dict[str, Any]]:
             context = Context(request=request, response=None, principal=s.principal, db=db, settings=settings)
             start = time.perf_counter()
-            result = await schema.execute(QUERY, variable_values={"id": party, "days": days}, context_value=context)
+            result = await executor.run(QUERY, context, {"id": party, "days": days})
             elapsed = (time.perf_counter() - start) * 1000
-            assert not result.errors, result.errors
-            assert result.data is not None
-            return elapsed, result.data["notifierStats"]
+            assert "errors" not in result, result["errors"]
+            return elapsed, result["data"]["notifierStats"]
 
         async def select_one() -> float:
             start = time.perf_counter()
@@ -111,7 +110,7 @@ async def run(args: argparse.Namespace) -> None:
             for _ in range(20):
                 await stats(days)
                 await select_one()
-        print(f"\n{args.runs} runs each, interleaved with the baseline; schema.execute in-process (no HTTP)")
+        print(f"\n{args.runs} runs each, interleaved with the baseline; the executor in-process (no HTTP)")
         baseline: list[float] = []
         for days in (None, 365):
             times: list[float] = []
