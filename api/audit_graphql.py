@@ -20,9 +20,8 @@ from strawberry.types import Info
 
 from api import errors as e
 from api.case_graphql import Case, CaseState, Decision, ReasonCode, RuleHit
-from api.pagination import keyset_connection
 from api.policy_graphql import PolicyVersion
-from api.types import decode_id, global_id
+from api.types import decode_id, global_id, resolve_nodes_by_id
 from domain import archive as archive_domain
 from domain import audit as audit_domain
 from domain.errors import InvalidInput
@@ -95,17 +94,14 @@ class ArchiveBundle(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
         ctx = _ctx(info)
-        ids: list[UUID | None] = []
-        for n in node_ids:
-            try:
-                ids.append(UUID(n))
-            except ValueError:
-                ids.append(None)
         if not ctx.principal.roles.intersection({Role.AUDITOR, Role.ADMIN, Role.REVIEWER}):
-            return [None for _ in ids]
-        async with ctx.uow() as uow:
-            found = {b.id: b for b in await uow.archive.bundles_by_ids([i for i in ids if i is not None])}
-        return [cls.from_domain(found[i]) if i in found else None for i in ids]
+            return [None for _ in node_ids]
+
+        async def load(ids: list[UUID]) -> Any:
+            async with ctx.uow() as uow:
+                return await uow.archive.bundles_by_ids(ids)
+
+        return await resolve_nodes_by_id(node_ids, load, cls.from_domain)
 
 
 @strawberry.type(description="Whether one decision verifies: its content against its hash, and its link.")
@@ -285,12 +281,9 @@ class AuditQuery:
         async def run() -> Any:
             ctx.principal.require(Role.AUDITOR, Role.ADMIN, Role.REVIEWER)
 
-            async def fetch(after_id: Any, limit: int) -> Any:
-                async with ctx.uow() as uow:
-                    return await uow.archive.page(after_id, limit)
-
-            return await keyset_connection(fetch, ArchiveBundle.from_domain, lambda b: b.id, first, after,
-                                           ctx.settings.max_page_size)
+            return await ctx.connection(
+                lambda uow, after_id, limit: uow.archive.page(after_id, limit),
+                ArchiveBundle.from_domain, first, after)
 
         return await e.query(run)
 

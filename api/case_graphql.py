@@ -14,8 +14,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api import errors as e
-from api.pagination import encode_cursor, keyset_connection, page_size
-from api.types import IpRight, Listing, Party, decode_id, global_id
+from api.pagination import encode_cursor, page_size
+from api.types import IpRight, Listing, Party, decode_id, global_id, resolve_nodes_by_id
 from domain import cases as case_domain
 from domain import notices as nd
 from domain.decisions import Decision as DomainDecision
@@ -71,15 +71,7 @@ async def _decisions_by_case(uow: Any, case_ids: Sequence[UUID]) -> list[list[Do
 
 
 async def _resolve_nodes(info: Info, name: str, cls: Any, node_ids: Iterable[str]) -> list[Any]:
-    ids: list[UUID | None] = []
-    for n in node_ids:
-        try:
-            ids.append(UUID(n))
-        except ValueError:
-            ids.append(None)
-    found = await _load(info, name, [i for i in ids if i is not None])
-    by_id = {x.id: x for x in found if x is not None}
-    return [cls.from_domain(by_id[i]) if i in by_id else None for i in ids]
+    return await resolve_nodes_by_id(node_ids, lambda ids: _load(info, name, ids), cls.from_domain)
 
 
 # ----- output types ------------------------------------------------------------------------------
@@ -639,12 +631,9 @@ class CaseQuery:
             listing = (decode_id(filter.listing_id, "Listing", "filter.listingId")
                        if filter and filter.listing_id else None)
 
-            async def fetch(after_id: Any, limit: int) -> Any:
-                async with ctx.uow() as uow:
-                    return await uow.cases.page(after_id, limit, states, notice, listing)
-
-            return await keyset_connection(fetch, Case.from_domain, lambda c: c.id, first, after,
-                                           ctx.settings.max_page_size)
+            return await ctx.connection(
+                lambda uow, after_id, limit: uow.cases.page(after_id, limit, states, notice, listing),
+                Case.from_domain, first, after)
 
         return await e.query(run)
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
+from api.pagination import keyset_connection
 from domain.errors import Forbidden
 from domain.reference import IpRight, Listing, Party
 from domain.tenancy import Principal
 from infra.db import Database
 from infra.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -36,6 +39,16 @@ class Context:
         """A unit of work for this request's tenant (the tenant comes from the key, never the payload)."""
         tenant_id = self.tenant_id  # refuse operator keys before touching the database
         return self.db.uow(tenant_id)
+
+    async def connection(self, read: Callable[[Any, UUID | None, int], Awaitable[Sequence[T]]],
+                         to_node: Callable[[T], Any], first: int | None, after: str | None,
+                         key: Callable[[T], UUID] = lambda row: row.id) -> Any:  # type: ignore[attr-defined]
+        """A keyset-paginated connection (api/pagination.py) whose page is read in one unit of work."""
+        async def fetch(after_id: UUID | None, limit: int) -> Sequence[T]:
+            async with self.uow() as uow:
+                return await read(uow, after_id, limit)
+
+        return await keyset_connection(fetch, to_node, key, first, after, self.settings.max_page_size)
 
     def _loader(self, name: str, fetch: Any) -> DataLoader[Any, Any]:
         loader = self._loaders.get(name)

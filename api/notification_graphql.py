@@ -19,7 +19,6 @@ from strawberry import relay
 from strawberry.types import Info
 
 from api import errors as e
-from api.pagination import keyset_connection
 from api.types import decode_id
 from domain import webhooks as wd
 from domain.errors import NotFound
@@ -208,16 +207,9 @@ class NotificationQuery:
     async def webhook_endpoints(self, info: Info, first: int | None = 50,
                                 after: str | None = None) -> relay.Connection[WebhookEndpoint]:
         c = _ctx(info)
-
-        async def run() -> Any:
-            async def fetch(after_id: Any, limit: int) -> Any:
-                async with c.uow() as uow:
-                    return await service.list_endpoints(uow, c.principal, after_id, limit)
-
-            return await keyset_connection(fetch, WebhookEndpoint.from_domain, lambda x: x.id, first, after,
-                                           c.settings.max_page_size)
-
-        return await e.query(run)
+        return await e.query(lambda: c.connection(
+            lambda uow, after_id, limit: service.list_endpoints(uow, c.principal, after_id, limit),
+            WebhookEndpoint.from_domain, first, after))
 
     @strawberry.field(description="The delivery log of one endpoint, newest first (admins, auditors).")
     async def webhook_deliveries(self, info: Info, endpoint_id: strawberry.ID, first: int | None = 50,
@@ -228,13 +220,9 @@ class NotificationQuery:
         async def run() -> Any:
             endpoint = decode_id(endpoint_id, "WebhookEndpoint", "endpointId")
             status = wd.DeliveryStatus(filter.status) if filter and filter.status else None
-
-            async def fetch(after_id: Any, limit: int) -> Any:
-                async with c.uow() as uow:
-                    return await service.deliveries(uow, c.principal, endpoint, after_id, limit, status)
-
-            return await keyset_connection(fetch, WebhookDelivery.from_domain, lambda x: x.id, first, after,
-                                           c.settings.max_page_size)
+            return await c.connection(
+                lambda uow, after_id, limit: service.deliveries(uow, c.principal, endpoint, after_id, limit, status),
+                WebhookDelivery.from_domain, first, after)
 
         return await e.query(run)
 

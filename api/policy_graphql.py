@@ -26,7 +26,6 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api import errors as e
-from api.pagination import keyset_connection
 from api.types import LegalStatus, RightType, VerificationStatus, decode_id
 from domain import policies as domain_policies
 from domain import policy as domain_policy
@@ -280,12 +279,9 @@ class PolicyQuery:
     ) -> relay.Connection[PolicyVersion]:
         c = _ctx(info)
 
-        async def fetch(after_id: Any, limit: int) -> Any:
-            async with c.uow() as uow:
-                return await policy_service.list_policy_versions(uow, c.principal, after_id, limit)
-
-        return await e.query(lambda: keyset_connection(fetch, PolicyVersion.from_domain, lambda v: v.id, first, after,
-                                                       c.settings.max_page_size))
+        return await e.query(lambda: c.connection(
+            lambda uow, after_id, limit: policy_service.list_policy_versions(uow, c.principal, after_id, limit),
+            PolicyVersion.from_domain, first, after))
 
     @strawberry.field(description="Every problem with a policy document (empty when valid). Stores nothing.")
     def validate_policy(self, document: JSON) -> list[e.FieldProblem]:

@@ -16,7 +16,6 @@ from api.case_graphql import CaseMutation, CaseQuery
 from api.disclosure_graphql import DisclosureMutation
 from api.executor import Executor, Limits
 from api.notification_graphql import NotificationMutation, NotificationQuery
-from api.pagination import keyset_connection
 from api.policy_graphql import PolicyMutation, PolicyQuery
 from api.transparency_graphql import TransparencyMutation, TransparencyQuery
 from api.trust_graphql import TrustMutation, TrustQuery
@@ -266,12 +265,9 @@ class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, T
         kind = filter.kind.value if filter and filter.kind else None
         external_ref = filter.external_ref if filter else None
 
-        async def fetch(after_id: Any, limit: int) -> Any:
-            async with c.uow() as uow:
-                return await uow.parties.page(after_id, limit, kind, external_ref)
-
-        return await e.query(lambda: keyset_connection(fetch, Party.from_domain, lambda p: p.id, first, after,
-                                                       c.settings.max_page_size))
+        return await e.query(lambda: c.connection(
+            lambda uow, after_id, limit: uow.parties.page(after_id, limit, kind, external_ref), Party.from_domain,
+            first, after))
 
     @strawberry.field(description="IP rights of this tenant, oldest first.")
     async def ip_rights(
@@ -282,12 +278,9 @@ class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, T
         async def run() -> Any:
             holder = decode_id(filter.holder_id, "Party", "filter.holderId") if filter and filter.holder_id else None
 
-            async def fetch(after_id: Any, limit: int) -> Any:
-                async with c.uow() as uow:
-                    return await uow.ip_rights.page(after_id, limit, holder)
-
-            return await keyset_connection(fetch, IpRight.from_domain, lambda r: r.id, first, after,
-                                           c.settings.max_page_size)
+            return await c.connection(
+                lambda uow, after_id, limit: uow.ip_rights.page(after_id, limit, holder),
+                IpRight.from_domain, first, after)
 
         return await e.query(run)
 
@@ -302,12 +295,9 @@ class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, T
                 decode_id(filter.merchant_id, "Party", "filter.merchantId") if filter and filter.merchant_id else None
             )
 
-            async def fetch(after_id: Any, limit: int) -> Any:
-                async with c.uow() as uow:
-                    return await uow.listings.page(after_id, limit, merchant)
-
-            return await keyset_connection(fetch, Listing.from_domain, lambda x: x.id, first, after,
-                                           c.settings.max_page_size)
+            return await c.connection(
+                lambda uow, after_id, limit: uow.listings.page(after_id, limit, merchant),
+                Listing.from_domain, first, after)
 
         return await e.query(run)
 
@@ -318,12 +308,9 @@ class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, T
         async def run() -> Any:
             c.principal.require(DomainRole.ADMIN)
 
-            async def fetch(after_id: Any, limit: int) -> Any:
-                async with c.uow() as uow:
-                    return await uow.api_keys.page(after_id, limit)
-
-            return await keyset_connection(fetch, ApiKey.from_domain, lambda k: k.id, first, after,
-                                           c.settings.max_page_size)
+            return await c.connection(
+                lambda uow, after_id, limit: uow.api_keys.page(after_id, limit),
+                ApiKey.from_domain, first, after)
 
         return await e.query(run)
 

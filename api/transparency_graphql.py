@@ -19,8 +19,7 @@ from strawberry.types import Info
 
 from api import errors as e
 from api.case_graphql import MeasureType
-from api.pagination import keyset_connection
-from api.types import RightType, global_id
+from api.types import RightType, global_id, resolve_nodes_by_id
 from domain.policy import MeasureType as DomainMeasureType
 from domain.reference import RightType as DomainRightType
 from domain.services import statements as statement_service
@@ -82,16 +81,12 @@ class StatementOfReasons(relay.Node):
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
         ctx = _ctx(info)
         ctx.principal.require(*statement_service.READERS)
-        ids: list[UUID | None] = []
-        for n in node_ids:
-            try:
-                ids.append(UUID(n))
-            except ValueError:
-                ids.append(None)
-        async with ctx.uow() as uow:
-            found = await uow.statements.get_many([i for i in ids if i is not None])
-        by_id = {r.id: r for r in found if r is not None}
-        return [cls.from_domain(by_id[i]) if i in by_id else None for i in ids]
+
+        async def load(ids: list[UUID]) -> Any:
+            async with ctx.uow() as uow:
+                return await uow.statements.get_many(ids)
+
+        return await resolve_nodes_by_id(node_ids, load, cls.from_domain)
 
 
 # ----- the report --------------------------------------------------------------------------------
@@ -251,12 +246,10 @@ class TransparencyQuery:
         async def run() -> Any:
             ctx.principal.require(*statement_service.READERS)
 
-            async def fetch(after_id: UUID | None, limit: int) -> Any:
-                async with ctx.uow() as uow:
-                    return await statement_service.list_statements(uow, ctx.principal, status, after_id, limit)
-
-            return await keyset_connection(fetch, StatementOfReasons.from_domain, lambda r: r.id, first, after,
-                                           ctx.settings.max_page_size)
+            return await ctx.connection(
+                lambda uow, after_id, limit: statement_service.list_statements(uow, ctx.principal, status, after_id,
+                                                                               limit),
+                StatementOfReasons.from_domain, first, after)
 
         return await e.query(run)
 

@@ -14,7 +14,6 @@ from strawberry.types import Info
 
 from api import errors as e
 from api.case_graphql import Case, CasePayload, CasesPayload, CasesSuccess, CaseSuccess, EvidenceInput, _evidence
-from api.pagination import keyset_connection
 from api.types import Party, decode_id, global_id
 from domain.errors import InvalidInput
 from domain.policy import SuspensionGround as DomainSuspensionGround
@@ -228,13 +227,9 @@ class TrustQuery:
         async def run() -> Any:
             party = decode_id(party_id, "Party", "partyId") if party_id else None
 
-            async def fetch(after_id: Any, limit: int) -> Any:
-                async with ctx.uow() as uow:
-                    return await uow.trust.restriction_rows(party, after_id, limit)
-
-            return await keyset_connection(
-                fetch, AccountRestriction.from_row, lambda r: r["id"], first, after, ctx.settings.max_page_size
-            )
+            return await ctx.connection(
+                lambda uow, after_id, limit: uow.trust.restriction_rows(party, after_id, limit),
+                AccountRestriction.from_row, first, after, key=lambda r: r["id"])
 
         return await e.query(run)
 

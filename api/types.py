@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -38,17 +38,23 @@ def global_id(type_name: str, value: UUID) -> str:
     return str(relay.GlobalID(type_name, str(value)))
 
 
-async def _resolve_many(info: Info, loader_name: str, cls: Any, node_ids: Iterable[str], required: bool) -> list[Any]:
+async def resolve_nodes_by_id(node_ids: Iterable[str], load: Callable[[list[UUID]], Awaitable[Sequence[Any]]],
+                              to_node: Callable[[Any], Any]) -> list[Any]:
+    """Relay `resolve_nodes`: one load for all ids, answers in the asked order; an id that is not a UUID
+    or not found (e.g. another tenant's) resolves to null, like a missing node."""
     ids: list[UUID | None] = []
     for n in node_ids:
         try:
             ids.append(UUID(n))
         except ValueError:
             ids.append(None)
-    loader = getattr(info.context, loader_name)
-    found = await loader.load_many([i for i in ids if i is not None])
+    found = await load([i for i in ids if i is not None])
     by_id = {x.id: x for x in found if x is not None}
-    out = [cls.from_domain(by_id[i]) if i in by_id else None for i in ids]
+    return [to_node(by_id[i]) if i in by_id else None for i in ids]
+
+
+async def _resolve_many(info: Info, loader_name: str, cls: Any, node_ids: Iterable[str], required: bool) -> list[Any]:
+    out = await resolve_nodes_by_id(node_ids, getattr(info.context, loader_name).load_many, cls.from_domain)
     if required and any(o is None for o in out):
         raise NotFound("Node", "id")
     return out
