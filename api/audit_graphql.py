@@ -20,6 +20,7 @@ from strawberry.types import Info
 
 from api import errors as e
 from api.case_graphql import Case, CaseState, Decision, ReasonCode, RuleHit
+from api.context import request_context
 from api.policy_graphql import PolicyVersion
 from api.types import decode_id, global_id, resolve_nodes_by_id
 from domain import archive as archive_domain
@@ -41,10 +42,6 @@ ArchiveBundleProblem = strawberry.enum(
                 "link_invalid: a decision inside does not verify; diverges_from_log: a decision inside differs "
                 "from the decision log.",
 )
-
-
-def _ctx(info: Info) -> Any:
-    return info.context
 
 
 def _decision_id(value: str) -> UUID:
@@ -93,7 +90,7 @@ class ArchiveBundle(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        ctx = _ctx(info)
+        ctx = request_context(info)
         if not ctx.principal.roles.intersection({Role.AUDITOR, Role.ADMIN, Role.REVIEWER}):
             return [None for _ in node_ids]
 
@@ -145,7 +142,7 @@ class DecisionExplanation:
     async def policy(self, info: Info) -> PolicyVersion | None:
         if self.policy_version is None:
             return None
-        async with _ctx(info).uow() as uow:
+        async with request_context(info).uow() as uow:
             version = await uow.policies.get(self.policy_version)
         return PolicyVersion.from_domain(version) if version else None
 
@@ -250,7 +247,7 @@ class AuditQuery:
                                   "reasons, the hash-chain proof, the trace, and the case now. "
                                   "Auditors, reviewers, admins.")
     async def explain_decision(self, info: Info, id: strawberry.ID) -> DecisionExplanation:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             decision_id = _decision_id(str(id))
@@ -263,7 +260,7 @@ class AuditQuery:
     @strawberry.field(description="Recompute this tenant's decision hash chain and every kept archive bundle's "
                                   "hash; report the first break. Auditors, admins.")
     async def verify_audit_trail(self, info: Info, include_bundles: bool = True) -> AuditTrailReport:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             ctx.principal.require(Role.AUDITOR, Role.ADMIN)
@@ -276,7 +273,7 @@ class AuditQuery:
     @strawberry.field(description="This tenant's archive bundles, oldest first. Auditors, admins, reviewers.")
     async def archive_bundles(self, info: Info, first: int | None = 50,
                               after: str | None = None) -> relay.Connection[ArchiveBundle]:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             ctx.principal.require(Role.AUDITOR, Role.ADMIN, Role.REVIEWER)
@@ -293,7 +290,7 @@ class AuditMutation:
     @strawberry.mutation(description="Admins: archive this tenant's due closed cases now (the scheduler does it "
                                      "periodically); e.g. in a sandbox after advancing the test clock.")
     async def archive_due_cases(self, info: Info, input: ArchiveDueCasesInput) -> ArchiveDueCasesPayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             ctx.principal.require(Role.ADMIN)

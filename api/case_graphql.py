@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api import errors as e
+from api.context import request_context
 from api.pagination import encode_cursor, page_size
 from api.types import IpRight, Listing, Party, decode_id, global_id, resolve_nodes_by_id
 from domain import cases as case_domain
@@ -39,12 +40,8 @@ _SUBJECT_TYPES = {"case": "Case", "declaration": "Declaration", "policy_version"
                   "notice": "Notice", "ip_right": "IpRight"}
 
 
-def _ctx(info: Info) -> Any:
-    return info.context
-
-
 async def _load(info: Info, name: str, ids: Sequence[UUID]) -> list[Any]:
-    ctx = _ctx(info)
+    ctx = request_context(info)
     fetchers = {
         "notices": lambda uow, keys: uow.notices.get_many(keys),
         "cases": lambda uow, keys: uow.cases.get_many(keys),
@@ -144,7 +141,7 @@ class Decision(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        ctx = _ctx(info)
+        ctx = request_context(info)
         out: list[Any] = []
         async with ctx.uow() as uow:
             for n in node_ids:
@@ -230,12 +227,12 @@ class Case(relay.Node):
 
     @strawberry.field
     async def listing(self, info: Info) -> Listing | None:
-        x = await _ctx(info).listings.load(self.listing_id)
+        x = await request_context(info).listings.load(self.listing_id)
         return Listing.from_domain(x) if x else None
 
     @strawberry.field
     async def merchant(self, info: Info) -> Party | None:
-        p = await _ctx(info).parties.load(self.merchant_id)
+        p = await request_context(info).parties.load(self.merchant_id)
         return Party.from_domain(p) if p else None
 
     @strawberry.field
@@ -291,24 +288,24 @@ class Notice(relay.Node):
 
     @strawberry.field
     async def complainant(self, info: Info) -> Party | None:
-        p = await _ctx(info).parties.load(self.complainant_id)
+        p = await request_context(info).parties.load(self.complainant_id)
         return Party.from_domain(p) if p else None
 
     @strawberry.field
     async def agent(self, info: Info) -> Party | None:
         if self.agent_id is None:
             return None
-        p = await _ctx(info).parties.load(self.agent_id)
+        p = await request_context(info).parties.load(self.agent_id)
         return Party.from_domain(p) if p else None
 
     @strawberry.field
     async def ip_right(self, info: Info) -> IpRight | None:
-        r = await _ctx(info).ip_rights.load(self.ip_right_id)
+        r = await request_context(info).ip_rights.load(self.ip_right_id)
         return IpRight.from_domain(r) if r else None
 
     @strawberry.field
     async def cases(self, info: Info) -> list[Case]:
-        async with _ctx(info).uow() as uow:
+        async with request_context(info).uow() as uow:
             return [Case.from_domain(c) for c in await uow.cases.by_notice(UUID(self.id))]
 
 
@@ -623,7 +620,7 @@ class CaseQuery:
     @strawberry.field(description="Cases of this tenant, oldest first.")
     async def cases(self, info: Info, first: int | None = 50, after: str | None = None,
                     filter: CaseFilter | None = None) -> relay.Connection[Case]:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             states = [str(s.value) for s in filter.states] if filter and filter.states else None  # type: ignore[attr-defined]
@@ -640,7 +637,7 @@ class CaseQuery:
     @strawberry.field(description="Cases waiting for a reviewer: trusted notifiers first, then by review SLA due.")
     async def review_queue(self, info: Info, first: int | None = 50, after: str | None = None,
                            filter: ReviewQueueFilter | None = None) -> relay.Connection[Case]:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             ctx.principal.require(Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
@@ -660,7 +657,7 @@ class CaseQuery:
     @strawberry.field(description="Decisions about a subject (case, declaration, policy version), oldest first.")
     async def decisions(self, info: Info, subject_id: strawberry.ID, first: int | None = 100,
                         after: str | None = None) -> relay.Connection[Decision]:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             try:
@@ -685,7 +682,7 @@ class CaseQuery:
 class CaseMutation:
     @strawberry.mutation(description="Submit one notice; it creates one case per listing.")
     async def submit_notice(self, info: Info, input: SubmitNoticeInput) -> SubmitNoticePayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             data = notice_input(input)
@@ -701,7 +698,7 @@ class CaseMutation:
 
     @strawberry.mutation(description="Submit up to 1,000 notices; one bad item does not fail the others.")
     async def submit_notices(self, info: Info, input: SubmitNoticesInput) -> SubmitNoticesPayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             check_batch_size(input.notices, "notices")  # before decoding: bad items must not shrink the count
@@ -730,7 +727,7 @@ class CaseMutation:
 
     @strawberry.mutation(description="Reviewers: accept the notice for this case and request measures.")
     async def accept_case(self, info: Info, input: AcceptCaseInput) -> CasePayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             case_id = decode_id(input.case_id, "Case", "caseId")
@@ -744,32 +741,24 @@ class CaseMutation:
 
     @strawberry.mutation(description="Reviewers: reject the notice for this case, with reason codes.")
     async def reject_case(self, info: Info, input: RejectCaseInput) -> CasePayload:
-        ctx = _ctx(info)
-
-        async def run() -> Any:
-            case_id = decode_id(input.case_id, "Case", "caseId")
-            async with ctx.uow() as uow:
-                case = await notice_service.reject_case(uow, ctx.principal, case_id, _reasons(input.reasons),
-                                                        input.text, manifestly_unfounded=input.manifestly_unfounded)
-            return CaseSuccess(case=Case.from_domain(case))
-
-        return await e.payload(run)
+        ctx = request_context(info)
+        return await ctx.mutate(
+            lambda uow: notice_service.reject_case(
+                uow, ctx.principal, decode_id(input.case_id, "Case", "caseId"), _reasons(input.reasons), input.text,
+                manifestly_unfounded=input.manifestly_unfounded),
+            lambda case: CaseSuccess(case=Case.from_domain(case)))
 
     @strawberry.mutation(description="Reviewers: send the notice back to the complainant to complete.")
     async def request_clarification(self, info: Info, input: RequestClarificationInput) -> CasePayload:
-        ctx = _ctx(info)
-
-        async def run() -> Any:
-            case_id = decode_id(input.case_id, "Case", "caseId")
-            async with ctx.uow() as uow:
-                case = await notice_service.request_clarification(uow, ctx.principal, case_id, input.message)
-            return CaseSuccess(case=Case.from_domain(case))
-
-        return await e.payload(run)
+        ctx = request_context(info)
+        return await ctx.mutate(
+            lambda uow: notice_service.request_clarification(
+                uow, ctx.principal, decode_id(input.case_id, "Case", "caseId"), input.message),
+            lambda case: CaseSuccess(case=Case.from_domain(case)))
 
     @strawberry.mutation(description="Complete an incomplete notice; its cases go back to review.")
     async def clarify_notice(self, info: Info, input: ClarifyNoticeInput) -> CasesPayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             notice_id = decode_id(input.notice_id, "Notice", "noticeId")
@@ -784,7 +773,7 @@ class CaseMutation:
 
     @strawberry.mutation(description="The marketplace confirms it applied (or could not apply) a measure.")
     async def confirm_measure(self, info: Info, input: ConfirmMeasureInput) -> ConfirmMeasurePayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             measure_id = decode_id(input.measure_id, "Measure", "measureId")
@@ -797,31 +786,23 @@ class CaseMutation:
 
     @strawberry.mutation(description="The merchant accepts the notice or settles with the rights holder.")
     async def settle_case(self, info: Info, input: CaseActionInput) -> CasePayload:
-        ctx = _ctx(info)
-
-        async def run() -> Any:
-            case_id = decode_id(input.case_id, "Case", "caseId")
-            async with ctx.uow() as uow:
-                case = await notice_service.settle_case(uow, ctx.principal, case_id, input.reason)
-            return CaseSuccess(case=Case.from_domain(case))
-
-        return await e.payload(run)
+        ctx = request_context(info)
+        return await ctx.mutate(
+            lambda uow: notice_service.settle_case(
+                uow, ctx.principal, decode_id(input.case_id, "Case", "caseId"), input.reason),
+            lambda case: CaseSuccess(case=Case.from_domain(case)))
 
     @strawberry.mutation(description="The complainant withdraws the notice; measures are lifted.")
     async def withdraw_notice(self, info: Info, input: WithdrawNoticeInput) -> CasesPayload:
-        ctx = _ctx(info)
-
-        async def run() -> Any:
-            notice_id = decode_id(input.notice_id, "Notice", "noticeId")
-            async with ctx.uow() as uow:
-                cases = await notice_service.withdraw_notice(uow, ctx.principal, notice_id, input.reason)
-            return CasesSuccess(cases=[Case.from_domain(c) for c in cases])
-
-        return await e.payload(run)
+        ctx = request_context(info)
+        return await ctx.mutate(
+            lambda uow: notice_service.withdraw_notice(
+                uow, ctx.principal, decode_id(input.notice_id, "Notice", "noticeId"), input.reason),
+            lambda cases: CasesSuccess(cases=[Case.from_domain(c) for c in cases]))
 
     @strawberry.mutation(description="A merchant's non-infringement declaration for one or more of its cases.")
     async def submit_declaration(self, info: Info, input: SubmitDeclarationInput) -> DeclarationPayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             data = nd.DeclarationInput(
@@ -838,34 +819,26 @@ class CaseMutation:
 
     @strawberry.mutation(description="Reviewers: accept (forward to the complainant) or reject a declaration.")
     async def review_declaration(self, info: Info, input: ReviewDeclarationInput) -> DeclarationPayload:
-        ctx = _ctx(info)
-
-        async def run() -> Any:
-            declaration_id = decode_id(input.declaration_id, "Declaration", "declarationId")
-            async with ctx.uow() as uow:
-                declaration = await declaration_service.review_declaration(
-                    uow, ctx.principal, declaration_id, input.accept, _reasons(input.reasons), input.text)
-            return DeclarationSuccess(declaration=Declaration.from_domain(declaration))
-
-        return await e.payload(run)
+        ctx = request_context(info)
+        return await ctx.mutate(
+            lambda uow: declaration_service.review_declaration(
+                uow, ctx.principal, decode_id(input.declaration_id, "Declaration", "declarationId"), input.accept,
+                _reasons(input.reasons), input.text),
+            lambda declaration: DeclarationSuccess(declaration=Declaration.from_domain(declaration)))
 
     @strawberry.mutation(description="Record when the forwarded declaration reached the complainant; "
                                      "the waiting window starts then.")
     async def confirm_delivery(self, info: Info, input: ConfirmDeliveryInput) -> DeclarationPayload:
-        ctx = _ctx(info)
-
-        async def run() -> Any:
-            declaration_id = decode_id(input.declaration_id, "Declaration", "declarationId")
-            async with ctx.uow() as uow:
-                declaration = await declaration_service.confirm_delivery(uow, ctx.principal, declaration_id,
-                                                                         input.delivered_at)
-            return DeclarationSuccess(declaration=Declaration.from_domain(declaration))
-
-        return await e.payload(run)
+        ctx = request_context(info)
+        return await ctx.mutate(
+            lambda uow: declaration_service.confirm_delivery(
+                uow, ctx.principal, decode_id(input.declaration_id, "Declaration", "declarationId"),
+                input.delivered_at),
+            lambda declaration: DeclarationSuccess(declaration=Declaration.from_domain(declaration)))
 
     @strawberry.mutation(description="The complainant's proof that a complaint or lawsuit was filed within the window.")
     async def submit_action_proof(self, info: Info, input: SubmitActionProofInput) -> CasesPayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             data = nd.ActionProofInput(case_ids=_ids(input.case_ids, "Case", "caseIds"), kind=nd.ProofKind(input.kind),

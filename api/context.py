@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
+from strawberry.types import Info
 
+from api.errors import payload
 from api.pagination import keyset_connection
 from domain.errors import Forbidden
 from domain.reference import IpRight, Listing, Party
@@ -18,6 +20,7 @@ from infra.db import Database
 from infra.settings import Settings
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 @dataclass
@@ -50,6 +53,16 @@ class Context:
 
         return await keyset_connection(fetch, to_node, key, first, after, self.settings.max_page_size)
 
+    async def mutate(self, use_case: Callable[[Any], Awaitable[T]], success: Callable[[T], S]) -> S | Any:
+        """The shape of most mutations: one use case in one unit of work, its result mapped to the payload's
+        success member. Expected errors, ids that do not decode included, become payload error members."""
+        async def run() -> S:
+            async with self.uow() as uow:
+                result = await use_case(uow)
+            return success(result)
+
+        return await payload(run)
+
     def _loader(self, name: str, fetch: Any) -> DataLoader[Any, Any]:
         loader = self._loaders.get(name)
         if loader is None:
@@ -73,3 +86,8 @@ class Context:
     @property
     def listings(self) -> DataLoader[UUID, Listing | None]:
         return self._loader("listings", lambda uow, ids: uow.listings.get_many(ids))
+
+
+def request_context(info: Info) -> Context:
+    """The resolver's view of this request's Context (strawberry types `info.context` loosely)."""
+    return cast(Context, info.context)

@@ -19,9 +19,9 @@ from strawberry import relay
 from strawberry.types import Info
 
 from api import errors as e
-from api.types import decode_id
+from api.context import request_context
+from api.types import decode_id, resolve_nodes_by_id
 from domain import webhooks as wd
-from domain.errors import NotFound
 from domain.services import notifications as service
 from infra.target_guard import TargetGuard
 
@@ -29,10 +29,6 @@ WebhookDeliveryStatus = strawberry.enum(wd.DeliveryStatus, name="WebhookDelivery
     "pending: waiting for its first attempt (or for an earlier event of its case); sending: an attempt is "
     "in flight; failed: the last attempt failed and another is scheduled (nextAttemptAt); delivered; dead: "
     "the retry budget is spent or the endpoint was disabled (redeliverWebhook sends it again)."))
-
-
-def _ctx(info: Info) -> Any:
-    return info.context
 
 
 def guard() -> TargetGuard:
@@ -110,7 +106,7 @@ class WebhookDelivery(relay.Node):
 
     @strawberry.field(description="Every attempt, oldest first.")
     async def attempt_log(self, info: Info) -> list[WebhookAttempt]:
-        loader = _ctx(info)._loader("webhook_attempts", _attempts_by_delivery)
+        loader = request_context(info)._loader("webhook_attempts", _attempts_by_delivery)
         return [WebhookAttempt.from_domain(a) for a in await loader.load(UUID(str(self.id)))]
 
     @classmethod
@@ -127,27 +123,18 @@ async def _attempts_by_delivery(uow: Any, ids: Sequence[UUID]) -> list[list[wd.W
 
 async def _log_nodes(info: Info, cls: Any, node_ids: Iterable[str], required: bool, fetch: Any) -> list[Any]:
     """Node lookup for endpoints and deliveries: readers of the delivery log only, input order kept."""
-    c = _ctx(info)
+    c = request_context(info)
 
     async def run() -> list[Any]:
         c.principal.require(*service.LOG_READERS)
-        ids = [_uuid(n) for n in node_ids]
-        async with c.uow() as uow:
-            found = await fetch(uow, [i for i in ids if i is not None])
-        by_id = {x.id: x for x in found if x is not None}
-        out = [cls.from_domain(by_id[i]) if i in by_id else None for i in ids]
-        if required and any(o is None for o in out):
-            raise NotFound("Node", "id")
-        return out
+
+        async def load(ids: list[UUID]) -> Any:
+            async with c.uow() as uow:
+                return await fetch(uow, ids)
+
+        return await resolve_nodes_by_id(node_ids, load, cls.from_domain, required)
 
     return list(await e.query(run))
-
-
-def _uuid(value: str) -> UUID | None:
-    try:
-        return UUID(value)
-    except ValueError:
-        return None
 
 
 # ----- inputs and payloads -----------------------------------------------------------------------
@@ -206,7 +193,7 @@ class NotificationQuery:
     @strawberry.field(description="Webhook endpoints of this tenant, oldest first (admins, auditors).")
     async def webhook_endpoints(self, info: Info, first: int | None = 50,
                                 after: str | None = None) -> relay.Connection[WebhookEndpoint]:
-        c = _ctx(info)
+        c = request_context(info)
         return await e.query(lambda: c.connection(
             lambda uow, after_id, limit: service.list_endpoints(uow, c.principal, after_id, limit),
             WebhookEndpoint.from_domain, first, after))
@@ -215,7 +202,7 @@ class NotificationQuery:
     async def webhook_deliveries(self, info: Info, endpoint_id: strawberry.ID, first: int | None = 50,
                                  after: str | None = None,
                                  filter: WebhookDeliveryFilter | None = None) -> relay.Connection[WebhookDelivery]:
-        c = _ctx(info)
+        c = request_context(info)
 
         async def run() -> Any:
             endpoint = decode_id(endpoint_id, "WebhookEndpoint", "endpointId")
@@ -232,7 +219,7 @@ class NotificationMutation:
     @strawberry.mutation(description="Admins: register a webhook endpoint. The signing secret is returned once.")
     async def create_webhook_endpoint(self, info: Info,
                                       input: CreateWebhookEndpointInput) -> WebhookEndpointSecretPayload:
-        c = _ctx(info)
+        c = request_context(info)
 
         async def run() -> WebhookEndpointSecretSuccess:
             async with c.uow() as uow:
@@ -244,20 +231,15 @@ class NotificationMutation:
 
     @strawberry.mutation(description="Admins: stop sending to an endpoint; its open deliveries become dead.")
     async def disable_webhook_endpoint(self, info: Info, input: WebhookEndpointIdInput) -> WebhookEndpointPayload:
-        c = _ctx(info)
-
-        async def run() -> WebhookEndpointSuccess:
-            endpoint_id = decode_id(input.id, "WebhookEndpoint", "id")
-            async with c.uow() as uow:
-                endpoint = await service.disable_endpoint(uow, c.principal, endpoint_id)
-            return WebhookEndpointSuccess(endpoint=WebhookEndpoint.from_domain(endpoint))
-
-        return await e.payload(run)
+        c = request_context(info)
+        return await c.mutate(
+            lambda uow: service.disable_endpoint(uow, c.principal, decode_id(input.id, "WebhookEndpoint", "id")),
+            lambda endpoint: WebhookEndpointSuccess(endpoint=WebhookEndpoint.from_domain(endpoint)))
 
     @strawberry.mutation(description="Admins: issue a new signing secret (returned once). For 24 hours both the "
                                      "old and the new secret sign, so receivers can switch without losing events.")
     async def rotate_webhook_secret(self, info: Info, input: WebhookEndpointIdInput) -> WebhookEndpointSecretPayload:
-        c = _ctx(info)
+        c = request_context(info)
 
         async def run() -> WebhookEndpointSecretSuccess:
             endpoint_id = decode_id(input.id, "WebhookEndpoint", "id")
@@ -270,12 +252,8 @@ class NotificationMutation:
     @strawberry.mutation(description="Admins: send a delivered or dead delivery again, with a fresh retry budget "
                                      "(same webhook-id, so receivers that already have it ignore it).")
     async def redeliver_webhook(self, info: Info, input: RedeliverWebhookInput) -> WebhookDeliveryPayload:
-        c = _ctx(info)
-
-        async def run() -> WebhookDeliverySuccess:
-            delivery_id = decode_id(input.delivery_id, "WebhookDelivery", "deliveryId")
-            async with c.uow() as uow:
-                delivery = await service.redeliver(uow, c.principal, delivery_id)
-            return WebhookDeliverySuccess(delivery=WebhookDelivery.from_domain(delivery))
-
-        return await e.payload(run)
+        c = request_context(info)
+        return await c.mutate(
+            lambda uow: service.redeliver(
+                uow, c.principal, decode_id(input.delivery_id, "WebhookDelivery", "deliveryId")),
+            lambda delivery: WebhookDeliverySuccess(delivery=WebhookDelivery.from_domain(delivery)))

@@ -26,6 +26,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api import errors as e
+from api.context import request_context
 from api.types import LegalStatus, RightType, VerificationStatus, decode_id
 from domain import policies as domain_policies
 from domain import policy as domain_policy
@@ -48,10 +49,6 @@ class PolicySimulationOutcome(StrEnum):
     INCOMPLETE = "incomplete"
     REJECT = "reject"
     AUTO_ACCEPT = "auto_accept"
-
-
-def _ctx(info: Info) -> Any:
-    return info.context
 
 
 # ----- object types ------------------------------------------------------------------------------
@@ -81,7 +78,7 @@ class PolicyVersion(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        c = _ctx(info)
+        c = request_context(info)
 
         async def run() -> list[Any]:
             out: list[Any] = []
@@ -254,7 +251,7 @@ SimulatePolicyPayload = Annotated[
 class PolicyQuery:
     @strawberry.field(description="The policy in force (admins, reviewers, auditors).")
     async def policy(self, info: Info) -> PolicyVersion:
-        c = _ctx(info)
+        c = request_context(info)
 
         async def run() -> PolicyVersion:
             async with c.uow() as uow:
@@ -264,7 +261,7 @@ class PolicyQuery:
 
     @strawberry.field(description="One policy version by number; null when there is none.")
     async def policy_version(self, info: Info, version: int) -> PolicyVersion | None:
-        c = _ctx(info)
+        c = request_context(info)
 
         async def run() -> PolicyVersion | None:
             async with c.uow() as uow:
@@ -277,7 +274,7 @@ class PolicyQuery:
     async def policy_versions(
         self, info: Info, first: int | None = 50, after: str | None = None
     ) -> relay.Connection[PolicyVersion]:
-        c = _ctx(info)
+        c = request_context(info)
 
         return await e.query(lambda: c.connection(
             lambda uow, after_id, limit: policy_service.list_policy_versions(uow, c.principal, after_id, limit),
@@ -302,7 +299,7 @@ class PolicyQuery:
         "the version in force. Writes nothing."
     )
     async def simulate_policy(self, info: Info, input: SimulatePolicyInput) -> SimulatePolicyPayload:
-        c = _ctx(info)
+        c = request_context(info)
 
         async def run() -> SimulatePolicySuccess:
             version_id = decode_id(input.id, "PolicyVersion", "id") if input.id is not None else None
@@ -323,7 +320,7 @@ class PolicyQuery:
 class PolicyMutation:
     @strawberry.mutation(description="Admins: create a draft policy version from a preset or an existing version.")
     async def create_policy_draft(self, info: Info, input: CreatePolicyDraftInput) -> CreatePolicyDraftPayload:
-        c = _ctx(info)
+        c = request_context(info)
 
         async def run() -> PolicyVersionSuccess:
             async with c.uow() as uow:
@@ -334,24 +331,15 @@ class PolicyMutation:
 
     @strawberry.mutation(description="Admins: replace a draft's document; an invalid document is refused whole.")
     async def update_policy_draft(self, info: Info, input: UpdatePolicyDraftInput) -> UpdatePolicyDraftPayload:
-        c = _ctx(info)
-
-        async def run() -> PolicyVersionSuccess:
-            version_id = decode_id(input.id, "PolicyVersion", "id")
-            async with c.uow() as uow:
-                v = await policy_service.update_policy_draft(uow, c.principal, version_id, input.document, input.note)
-            return PolicyVersionSuccess(policy_version=PolicyVersion.from_domain(v))
-
-        return await e.payload(run)
+        c = request_context(info)
+        return await c.mutate(
+            lambda uow: policy_service.update_policy_draft(
+                uow, c.principal, decode_id(input.id, "PolicyVersion", "id"), input.document, input.note),
+            lambda v: PolicyVersionSuccess(policy_version=PolicyVersion.from_domain(v)))
 
     @strawberry.mutation(description="Admins: put a draft in force; the current version is superseded.")
     async def publish_policy(self, info: Info, input: PublishPolicyInput) -> PublishPolicyPayload:
-        c = _ctx(info)
-
-        async def run() -> PolicyVersionSuccess:
-            version_id = decode_id(input.id, "PolicyVersion", "id")
-            async with c.uow() as uow:
-                v = await policy_service.publish_policy(uow, c.principal, version_id)
-            return PolicyVersionSuccess(policy_version=PolicyVersion.from_domain(v))
-
-        return await e.payload(run)
+        c = request_context(info)
+        return await c.mutate(
+            lambda uow: policy_service.publish_policy(uow, c.principal, decode_id(input.id, "PolicyVersion", "id")),
+            lambda v: PolicyVersionSuccess(policy_version=PolicyVersion.from_domain(v)))

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from api import errors as e
 from api.audit_graphql import AuditMutation, AuditQuery
 from api.case_graphql import CaseMutation, CaseQuery
+from api.context import request_context
 from api.disclosure_graphql import DisclosureMutation
 from api.executor import Executor, Limits
 from api.notification_graphql import NotificationMutation, NotificationQuery
@@ -40,10 +41,6 @@ from domain.tenancy import Role as DomainRole
 from infra.settings import get_settings
 
 ErrorUnion = e.InvalidInputError | e.NotFoundError | e.ConflictError
-
-
-def ctx(info: Info) -> Any:
-    return info.context
 
 
 # ----- inputs ------------------------------------------------------------------------------------
@@ -241,7 +238,7 @@ class Viewer:
 
     @strawberry.field
     async def tenant(self, info: Info) -> Tenant | None:
-        c = ctx(info)
+        c = request_context(info)
         if c.principal.tenant_id is None:
             return None
         async with c.uow() as uow:
@@ -254,14 +251,14 @@ class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, T
 
     @strawberry.field(description="The caller: its tenant and roles.")
     def viewer(self, info: Info) -> Viewer:
-        p = ctx(info).principal
+        p = request_context(info).principal
         return Viewer(roles=sorted(p.roles), is_operator=p.is_operator)
 
     @strawberry.field(description="Parties of this tenant, oldest first.")
     async def parties(
         self, info: Info, first: int | None = 50, after: str | None = None, filter: PartyFilter | None = None
     ) -> relay.Connection[Party]:
-        c = ctx(info)
+        c = request_context(info)
         kind = filter.kind.value if filter and filter.kind else None
         external_ref = filter.external_ref if filter else None
 
@@ -273,7 +270,7 @@ class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, T
     async def ip_rights(
         self, info: Info, first: int | None = 50, after: str | None = None, filter: IpRightFilter | None = None
     ) -> relay.Connection[IpRight]:
-        c = ctx(info)
+        c = request_context(info)
 
         async def run() -> Any:
             holder = decode_id(filter.holder_id, "Party", "filter.holderId") if filter and filter.holder_id else None
@@ -288,7 +285,7 @@ class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, T
     async def listings(
         self, info: Info, first: int | None = 50, after: str | None = None, filter: ListingFilter | None = None
     ) -> relay.Connection[Listing]:
-        c = ctx(info)
+        c = request_context(info)
 
         async def run() -> Any:
             merchant = (
@@ -303,7 +300,7 @@ class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, T
 
     @strawberry.field(description="API keys of this tenant (admins only).")
     async def api_keys(self, info: Info, first: int | None = 50, after: str | None = None) -> relay.Connection[ApiKey]:
-        c = ctx(info)
+        c = request_context(info)
 
         async def run() -> Any:
             c.principal.require(DomainRole.ADMIN)
@@ -320,7 +317,7 @@ class Mutation(CaseMutation, PolicyMutation, TrustMutation, AuditMutation, Discl
                TransparencyMutation):
     @strawberry.mutation(description="Operator only: create a tenant and its first admin key.")
     async def create_tenant(self, info: Info, input: CreateTenantInput) -> CreateTenantPayload:
-        c = ctx(info)
+        c = request_context(info)
 
         async def run() -> CreateTenantSuccess:
             data = tenancy_service.NewTenant(slug=input.slug, name=input.name, timezone=input.timezone,
@@ -334,7 +331,7 @@ class Mutation(CaseMutation, PolicyMutation, TrustMutation, AuditMutation, Discl
 
     @strawberry.mutation(description="Admins: issue an API key. The secret is returned once.")
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
-        c = ctx(info)
+        c = request_context(info)
 
         async def run() -> CreateApiKeySuccess:
             async with c.uow() as uow:
@@ -345,7 +342,7 @@ class Mutation(CaseMutation, PolicyMutation, TrustMutation, AuditMutation, Discl
 
     @strawberry.mutation(description="Admins: revoke an API key; it stops working at once.")
     async def revoke_api_key(self, info: Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
-        c = ctx(info)
+        c = request_context(info)
 
         async def run() -> RevokeApiKeySuccess:
             key_id = decode_id(input.id, "ApiKey", "id")
@@ -357,7 +354,7 @@ class Mutation(CaseMutation, PolicyMutation, TrustMutation, AuditMutation, Discl
 
     @strawberry.mutation(description="Create or update a party by its externalRef.")
     async def upsert_party(self, info: Info, input: UpsertPartyInput) -> UpsertPartyPayload:
-        c = ctx(info)
+        c = request_context(info)
 
         async def run() -> UpsertPartySuccess:
             data = ref.PartyInput(kind=input.kind, external_ref=input.external_ref, display_name=input.display_name,
@@ -370,7 +367,7 @@ class Mutation(CaseMutation, PolicyMutation, TrustMutation, AuditMutation, Discl
 
     @strawberry.mutation(description="Register an IP right (or return the existing one with the same number).")
     async def register_ip_right(self, info: Info, input: RegisterIpRightInput) -> IpRightPayload:
-        c = ctx(info)
+        c = request_context(info)
 
         async def run() -> IpRightSuccess:
             data = ref.IpRightInput(
@@ -386,7 +383,7 @@ class Mutation(CaseMutation, PolicyMutation, TrustMutation, AuditMutation, Discl
 
     @strawberry.mutation(description="Reviewers: record the verification result of a right.")
     async def set_ip_right_verification(self, info: Info, input: SetIpRightVerificationInput) -> IpRightPayload:
-        c = ctx(info)
+        c = request_context(info)
 
         async def run() -> IpRightSuccess:
             right_id = decode_id(input.id, "IpRight", "id")
@@ -398,7 +395,7 @@ class Mutation(CaseMutation, PolicyMutation, TrustMutation, AuditMutation, Discl
 
     @strawberry.mutation(description="Record a right's legal status, e.g. an accepted invalidation request.")
     async def set_ip_right_legal_status(self, info: Info, input: SetIpRightLegalStatusInput) -> IpRightPayload:
-        c = ctx(info)
+        c = request_context(info)
 
         async def run() -> IpRightSuccess:
             right_id = decode_id(input.id, "IpRight", "id")
@@ -415,7 +412,7 @@ class Mutation(CaseMutation, PolicyMutation, TrustMutation, AuditMutation, Discl
 
     @strawberry.mutation(description="Create or update up to 1,000 listings; one bad item does not fail the others.")
     async def upsert_listings(self, info: Info, input: UpsertListingsInput) -> UpsertListingsPayload:
-        c = ctx(info)
+        c = request_context(info)
 
         async def run() -> UpsertListingsSuccess:
             items = [
@@ -439,7 +436,7 @@ class Mutation(CaseMutation, PolicyMutation, TrustMutation, AuditMutation, Discl
 
     @strawberry.mutation(description="Sandbox admins: move the tenant's test clock forward; due deadlines fire.")
     async def advance_test_clock(self, info: Info, input: AdvanceTestClockInput) -> AdvanceTestClockPayload:
-        c = ctx(info)
+        c = request_context(info)
 
         async def run() -> TenantSuccess:
             async with c.uow() as uow:

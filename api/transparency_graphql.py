@@ -19,6 +19,7 @@ from strawberry.types import Info
 
 from api import errors as e
 from api.case_graphql import MeasureType
+from api.context import request_context
 from api.types import RightType, global_id, resolve_nodes_by_id
 from domain.policy import MeasureType as DomainMeasureType
 from domain.reference import RightType as DomainRightType
@@ -33,10 +34,6 @@ StatementOfReasonsStatus = strawberry.enum(
     description="PENDING: queued or waiting to be retried; SUBMITTED: accepted by the Transparency Database; "
     "REJECTED: invalid (refused locally, never sent, or refused by the database); DUPLICATE: the database "
     "already held its puid (treated as submitted).")
-
-
-def _ctx(info: Info) -> Any:
-    return info.context
 
 
 @strawberry.type(description="A DSA statement of reasons (Art 17) for one restriction decision, and its "
@@ -79,7 +76,7 @@ class StatementOfReasons(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
-        ctx = _ctx(info)
+        ctx = request_context(info)
         ctx.principal.require(*statement_service.READERS)
 
         async def load(ids: list[UUID]) -> Any:
@@ -241,7 +238,7 @@ class TransparencyQuery:
         self, info: Info, status: StatementOfReasonsStatus | None = None,  # type: ignore[valid-type]
         first: int | None = 50, after: str | None = None,
     ) -> relay.Connection[StatementOfReasons]:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             ctx.principal.require(*statement_service.READERS)
@@ -258,7 +255,7 @@ class TransparencyQuery:
     async def transparency_report(
         self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date,
     ) -> TransparencyReport:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> TransparencyReport:
             ctx.principal.require(*report_service.REPORT_READERS)
@@ -273,7 +270,7 @@ class TransparencyQuery:
 class TransparencyMutation:
     @strawberry.mutation(description="Admins: send pending statements of reasons now instead of after their backoff.")
     async def submit_statements_of_reasons_now(self, info: Info) -> SubmitStatementsNowPayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> SubmitStatementsNowResult:
             ctx.principal.require(Role.ADMIN)

@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from api import errors as e
 from api.case_graphql import Case, CasePayload, CasesPayload, CasesSuccess, CaseSuccess, EvidenceInput, _evidence
+from api.context import request_context
 from api.types import Party, decode_id, global_id
 from domain.errors import InvalidInput
 from domain.policy import SuspensionGround as DomainSuspensionGround
@@ -32,10 +33,6 @@ class _InvalidationOutcome(StrEnum):
 
 
 InvalidationOutcome = strawberry.enum(_InvalidationOutcome, name="InvalidationOutcome")
-
-
-def _ctx(info: Info) -> Any:
-    return info.context
 
 
 @strawberry.input
@@ -117,13 +114,13 @@ class AccountRestriction(relay.Node):
 
     @strawberry.field
     async def party(self, info: Info) -> Party | None:
-        p = await _ctx(info).parties.load(self.party_id)
+        p = await request_context(info).parties.load(self.party_id)
         return Party.from_domain(p) if p else None
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Any, required: bool = False) -> list[Any]:
         out: list[Any] = []
-        async with _ctx(info).uow() as uow:
+        async with request_context(info).uow() as uow:
             for n in node_ids:
                 try:
                     row = await uow.trust.restriction(UUID(n))
@@ -189,7 +186,7 @@ class TrustQuery:
     async def notifier_stats(
         self, info: Info, party_id: strawberry.ID, window_days: int | None = None
     ) -> NotifierStats:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> NotifierStats:
             party = decode_id(party_id, "Party", "partyId")
@@ -222,7 +219,7 @@ class TrustQuery:
     async def account_restrictions(
         self, info: Info, party_id: strawberry.ID | None = None, first: int | None = 50, after: str | None = None
     ) -> relay.Connection[AccountRestriction]:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> Any:
             party = decode_id(party_id, "Party", "partyId") if party_id else None
@@ -238,7 +235,7 @@ class TrustQuery:
 class TrustMutation:
     @strawberry.mutation(description="Ask to suspend handling of a case (Beijing guideline art 25).")
     async def request_suspension(self, info: Info, input: RequestSuspensionInput) -> SuspensionRequestPayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> SuspensionRequested:
             data = suspension_service.SuspensionRequest(
@@ -255,35 +252,25 @@ class TrustMutation:
 
     @strawberry.mutation(description="Reviewers: grant or refuse a suspension of handling.")
     async def decide_suspension(self, info: Info, input: DecideSuspensionInput) -> CasePayload:
-        ctx = _ctx(info)
-
-        async def run() -> CaseSuccess:
-            suspension_id = decode_id(input.suspension_id, "Suspension", "suspensionId")
-            async with ctx.uow() as uow:
-                case = await suspension_service.decide_suspension(
-                    uow, ctx.principal, suspension_id, input.grant, input.reason
-                )
-            return CaseSuccess(case=Case.from_domain(case))
-
-        return await e.payload(run)
+        ctx = request_context(info)
+        return await ctx.mutate(
+            lambda uow: suspension_service.decide_suspension(
+                uow, ctx.principal, decode_id(input.suspension_id, "Suspension", "suspensionId"), input.grant,
+                input.reason),
+            lambda case: CaseSuccess(case=Case.from_domain(case)))
 
     @strawberry.mutation(description="Record the IP office's decision on an invalidation request.")
     async def record_invalidation_outcome(self, info: Info, input: InvalidationOutcomeInput) -> CasesPayload:
-        ctx = _ctx(info)
-
-        async def run() -> CasesSuccess:
-            right_id = decode_id(input.ip_right_id, "IpRight", "ipRightId")
-            async with ctx.uow() as uow:
-                cases = await suspension_service.record_invalidation_outcome(
-                    uow, ctx.principal, right_id, _InvalidationOutcome(input.outcome).value, input.decided_at
-                )
-            return CasesSuccess(cases=[Case.from_domain(c) for c in cases])
-
-        return await e.payload(run)
+        ctx = request_context(info)
+        return await ctx.mutate(
+            lambda uow: suspension_service.record_invalidation_outcome(
+                uow, ctx.principal, decode_id(input.ip_right_id, "IpRight", "ipRightId"),
+                _InvalidationOutcome(input.outcome).value, input.decided_at),
+            lambda cases: CasesSuccess(cases=[Case.from_domain(c) for c in cases]))
 
     @strawberry.mutation(description="Reviewers: end an account restriction early.")
     async def end_account_restriction(self, info: Info, input: EndAccountRestrictionInput) -> RestrictionEndPayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> RestrictionEnded:
             restriction_id = decode_id(input.restriction_id, "AccountRestriction", "restrictionId")
@@ -295,7 +282,7 @@ class TrustMutation:
 
     @strawberry.mutation(description="An affected party appeals a decision (DSA Art 20) within the policy's window.")
     async def file_appeal(self, info: Info, input: FileAppealInput) -> AppealFilePayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> AppealFiled:
             data = appeal_service.AppealInput(
@@ -313,7 +300,7 @@ class TrustMutation:
 
     @strawberry.mutation(description="Reviewers (not the one who decided): uphold or reject an appeal.")
     async def decide_appeal(self, info: Info, input: DecideAppealInput) -> AppealDecidePayload:
-        ctx = _ctx(info)
+        ctx = request_context(info)
 
         async def run() -> AppealDecided:
             appeal_id = decode_id(input.appeal_id, "Appeal", "appealId")

@@ -39,9 +39,9 @@ def global_id(type_name: str, value: UUID) -> str:
 
 
 async def resolve_nodes_by_id(node_ids: Iterable[str], load: Callable[[list[UUID]], Awaitable[Sequence[Any]]],
-                              to_node: Callable[[Any], Any]) -> list[Any]:
+                              to_node: Callable[[Any], Any], required: bool = False) -> list[Any]:
     """Relay `resolve_nodes`: one load for all ids, answers in the asked order; an id that is not a UUID
-    or not found (e.g. another tenant's) resolves to null, like a missing node."""
+    or not found (e.g. another tenant's) resolves to null, like a missing node (NOT_FOUND if required)."""
     ids: list[UUID | None] = []
     for n in node_ids:
         try:
@@ -50,14 +50,14 @@ async def resolve_nodes_by_id(node_ids: Iterable[str], load: Callable[[list[UUID
             ids.append(None)
     found = await load([i for i in ids if i is not None])
     by_id = {x.id: x for x in found if x is not None}
-    return [to_node(by_id[i]) if i in by_id else None for i in ids]
-
-
-async def _resolve_many(info: Info, loader_name: str, cls: Any, node_ids: Iterable[str], required: bool) -> list[Any]:
-    out = await resolve_nodes_by_id(node_ids, getattr(info.context, loader_name).load_many, cls.from_domain)
+    out = [to_node(by_id[i]) if i in by_id else None for i in ids]
     if required and any(o is None for o in out):
         raise NotFound("Node", "id")
     return out
+
+
+async def _resolve_many(info: Info, loader_name: str, cls: Any, node_ids: Iterable[str], required: bool) -> list[Any]:
+    return await resolve_nodes_by_id(node_ids, getattr(info.context, loader_name).load_many, cls.from_domain, required)
 
 
 @strawberry.type(description="A tenant platform.")
