@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
 from domain.decisions import AUTOMATED
@@ -51,6 +51,8 @@ from domain.webhooks import (
     secret_hint,
     validate_event_patterns,
 )
+
+T = TypeVar("T")
 
 ADMINS = (Role.ADMIN,)
 LOG_READERS = (Role.ADMIN, Role.AUDITOR)
@@ -287,18 +289,32 @@ async def fan_out(uow: NotificationsUnitOfWork, event_id: UUID, topic: str, data
         NewDelivery(id=new_id(), endpoint_id=e, event_id=event_id, topic=topic, ordering_key=ordering_key,
                     payload=body, max_attempts=schedule.max_attempts, created_at=now) for e in endpoints])
     if created:
-        uow.outbox.add(WEBHOOK_DUE, {"reason": "event", "event_id": str(event_id)})
-        await ensure_wakeup(uow, WEBHOOK_WAKEUP, now + SEND_LEASE)  # if the trigger is lost
+        await _trigger_sender(uow, WEBHOOK_DUE, WEBHOOK_WAKEUP, event_id, now)
     return created
 
 
-async def claim_deliveries(uow: NotificationsUnitOfWork, limit: int) -> list[ClaimedDelivery]:
-    """Claim due deliveries for one attempt each; a wake-up covers the lease in case this sender dies."""
+async def _trigger_sender(uow: NotificationsUnitOfWork, topic: str, wakeup: str, event_id: UUID,
+                          now: datetime) -> None:
+    """New rows to send: trigger a sender now, and arm a wake-up in case the trigger is lost."""
+    uow.outbox.add(topic, {"reason": "event", "event_id": str(event_id)})
+    await ensure_wakeup(uow, wakeup, now + SEND_LEASE)
+
+
+class _LeasedRows(Protocol[T]):
+    async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[T]: ...
+
+
+async def _claim(uow: NotificationsUnitOfWork, rows: _LeasedRows[T], wakeup: str, limit: int) -> list[T]:
+    """Claim due rows for one attempt each; a wake-up covers the lease in case this sender dies."""
     now = uow.clock.now()
-    claimed = await uow.webhooks.claim(now, limit, now + SEND_LEASE)
+    claimed = await rows.claim(now, limit, now + SEND_LEASE)
     if claimed:
-        await ensure_wakeup(uow, WEBHOOK_WAKEUP, now + SEND_LEASE)
+        await ensure_wakeup(uow, wakeup, now + SEND_LEASE)
     return claimed
+
+
+async def claim_deliveries(uow: NotificationsUnitOfWork, limit: int) -> list[ClaimedDelivery]:
+    return await _claim(uow, uow.webhooks, WEBHOOK_WAKEUP, limit)
 
 
 async def record_attempts(uow: NotificationsUnitOfWork, claimed: Sequence[ClaimedDelivery],
@@ -434,17 +450,12 @@ async def queue_emails(uow: NotificationsUnitOfWork, event_id: UUID, topic: str,
                              max_attempts=EMAIL_SCHEDULE.max_attempts, created_at=now))
     created = await uow.emails.insert(rows)
     if created:
-        uow.outbox.add(EMAIL_DUE, {"reason": "event", "event_id": str(event_id)})
-        await ensure_wakeup(uow, EMAIL_WAKEUP, now + SEND_LEASE)
+        await _trigger_sender(uow, EMAIL_DUE, EMAIL_WAKEUP, event_id, now)
     return created
 
 
 async def claim_emails(uow: NotificationsUnitOfWork, limit: int) -> list[ClaimedEmail]:
-    now = uow.clock.now()
-    claimed = await uow.emails.claim(now, limit, now + SEND_LEASE)
-    if claimed:
-        await ensure_wakeup(uow, EMAIL_WAKEUP, now + SEND_LEASE)
-    return claimed
+    return await _claim(uow, uow.emails, EMAIL_WAKEUP, limit)
 
 
 async def record_emails(uow: NotificationsUnitOfWork, claimed: Sequence[ClaimedEmail],
