@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -74,13 +76,16 @@ class Stack:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def start_uvicorn(target: str, port: int, *, factory: bool = False) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+def start_uvicorn(target: str, port: int, *, factory: bool = False, runner: Sequence[str] = (),
+                  wait_s: float = 10) -> subprocess.Popen[bytes]:
+    """uvicorn as the benchmarks run it (one process, uvloop, httptools); `runner` goes before `-m uvicorn`,
+    e.g. a profiler's `-m pyinstrument ...`."""
+    cmd = [sys.executable, *runner, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
+           "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
     if factory:
         cmd.append("--factory")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ))
-    for _ in range(200):
+    for _ in range(int(wait_s / 0.05)):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return proc
@@ -90,12 +95,15 @@ def start_uvicorn(target: str, port: int, *, factory: bool = False) -> subproces
     raise RuntimeError(f"{target} did not start")
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s: float = 10) -> None:
+    """One signal (a second SIGTERM hangs dramatiq, stack-notes §2), then a kill after the timeout."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
     try:
-        proc.wait(10)
+        proc.wait(timeout_s)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(5)
 
 
 def require_wrk() -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._stack import ROOT, free_port
+from bench._stack import ROOT, free_port, stop
 
 
 def cold_start_once() -> float:
@@ -41,11 +40,7 @@ def cold_start_once() -> float:
             time.sleep(0.05)
         raise RuntimeError("no /readyz 200 within 60 s")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout_s=40)
         shutil.rmtree(data, ignore_errors=True)
 
 

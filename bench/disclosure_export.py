@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,8 +35,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._disclosures import seed
-from bench._stack import ROOT, Stack, free_port, start_uvicorn, stop
+from bench._disclosures import seed_timed
+from bench._stack import Stack, free_port, start_uvicorn, stop
 
 SINCE, UNTIL = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)  # the route's open range
 
@@ -157,18 +155,8 @@ async def export_plan(tenant_id: UUID) -> str:
 
 
 def start_profiled(port: int, report: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(report), "-m", "uvicorn",
-           "api.app:app_factory", "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ))
-    for _ in range(400):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("profiled uvicorn did not start")
+    return start_uvicorn("api.app:app_factory", port, factory=True, wait_s=20,
+                         runner=["-m", "pyinstrument", "-r", "text", "-o", str(report)])
 
 
 def mib(n: float) -> str:
@@ -186,10 +174,7 @@ def main() -> None:
     args = parser.parse_args()
     stack = Stack()
     try:
-        print(f"database {stack.db_name}: seeding {args.tenants} x {args.rows:,} disclosures")
-        t0 = time.perf_counter()
-        tenants = asyncio.run(seed(stack.database_url, tenants=args.tenants, rows=args.rows, jobs=args.jobs))
-        print(f"seeded in {time.perf_counter() - t0:.0f} s")
+        tenants = seed_timed(stack.database_url, stack.db_name, tenants=args.tenants, rows=args.rows, jobs=args.jobs)
         tenant_id, slug = tenants[len(tenants) // 2]
         print(asyncio.run(export_plan(tenant_id)))
         port = free_port()
@@ -221,11 +206,7 @@ def main() -> None:
                 print(f"profiled export: {p['rows']:,} rows in {p['s']:.1f} s ({p['rows'] / p['s']:,.0f} rows/s);"
                       f" pyinstrument report in {args.profile}")
             finally:
-                server.send_signal(signal.SIGINT)
-                try:
-                    server.wait(120)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+                stop(server, signal.SIGINT, timeout_s=120)  # pyinstrument writes its report on SIGINT
         rate = {k: statistics.median(x["rows"] / x["s"] for x in v) for k, v in results.items()}
         hs = results["http"]
         print(f"\n{args.rounds} interleaved rounds; tenant {slug}: {hs[0]['rows']:,} rows,"

@@ -28,7 +28,7 @@ from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._disclosures import CITIES, SUFFIXES, WORDS, seed
+from bench._disclosures import CITIES, SUFFIXES, WORDS, seed_timed
 from bench._stack import Stack
 
 DEEP = 900_000
@@ -177,10 +177,7 @@ def main() -> None:
     try:
         import api.public  # noqa: F401  (the code under test is loaded before the long seed, not after)
 
-        print(f"database {stack.db_name}: seeding {args.tenants} x {args.rows:,} disclosures")
-        t0 = time.perf_counter()
-        tenants = asyncio.run(seed(stack.database_url, tenants=args.tenants, rows=args.rows, jobs=args.jobs))
-        print(f"seeded in {time.perf_counter() - t0:.0f} s")
+        tenants = seed_timed(stack.database_url, stack.db_name, tenants=args.tenants, rows=args.rows, jobs=args.jobs)
         plans = asyncio.run(run(tenants, args.runs, args.rows, slow_ms=args.slow_ms, slow_runs=args.slow_runs))
         if args.plans:
             args.plans.write_text(plans + "\n")

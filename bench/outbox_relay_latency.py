@@ -41,7 +41,6 @@ import contextlib
 import math
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -60,7 +59,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._stack import ROOT, Stack
+from bench._stack import ROOT, Stack, stop
 
 TARGET_P99_MS = 500.0
 PROBE_MODULE = "bench._outbox_probe"
@@ -352,14 +351,7 @@ def start(name: str, cmd: list[str], env: dict[str, str], logs: Path) -> tuple[s
 
 def stop_all(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
     for _, proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)  # exactly one SIGTERM (a second one hangs dramatiq; infra/cli.py)
-    for _, proc in procs:
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc, timeout_s=20)  # exactly one SIGTERM each
 
 
 def main() -> None:

@@ -211,11 +211,7 @@ def main() -> None:
             print(f"round {r + 1}: webhooks {rate:,.0f}/s | raw httpx {raw:,.0f}/s (ratio {rate / raw:.0%})"
                   f" | raw aiohttp {raw_ah:,.0f}/s (ratio {rate / raw_ah:.0%})", flush=True)
     finally:
-        worker.send_signal(subprocess.signal.SIGTERM)  # exactly one SIGTERM (stack-notes §2)
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop(worker, timeout_s=15)
         stop(receiver)
         stack.close()
     best = max(results)
