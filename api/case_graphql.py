@@ -774,15 +774,10 @@ class CaseMutation:
     @strawberry.mutation(description="The marketplace confirms it applied (or could not apply) a measure.")
     async def confirm_measure(self, info: Info, input: ConfirmMeasureInput) -> ConfirmMeasurePayload:
         ctx = request_context(info)
-
-        async def run() -> Any:
-            measure_id = decode_id(input.measure_id, "Measure", "measureId")
-            async with ctx.uow() as uow:
-                measure, case = await notice_service.confirm_measure(uow, ctx.principal, measure_id, input.applied,
-                                                                     input.reason)
-            return ConfirmMeasureSuccess(measure=Measure.from_domain(measure), case=Case.from_domain(case))
-
-        return await e.payload(run)
+        return await ctx.mutate(
+            lambda uow: notice_service.confirm_measure(
+                uow, ctx.principal, decode_id(input.measure_id, "Measure", "measureId"), input.applied, input.reason),
+            lambda done: ConfirmMeasureSuccess(measure=Measure.from_domain(done[0]), case=Case.from_domain(done[1])))
 
     @strawberry.mutation(description="The merchant accepts the notice or settles with the rights holder.")
     async def settle_case(self, info: Info, input: CaseActionInput) -> CasePayload:

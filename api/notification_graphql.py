@@ -214,20 +214,20 @@ class NotificationQuery:
         return await e.query(run)
 
 
+def _endpoint_with_secret(created: tuple[wd.WebhookEndpoint, str]) -> WebhookEndpointSecretSuccess:
+    endpoint, secret = created
+    return WebhookEndpointSecretSuccess(endpoint=WebhookEndpoint.from_domain(endpoint), secret=secret)
+
+
 @strawberry.type
 class NotificationMutation:
     @strawberry.mutation(description="Admins: register a webhook endpoint. The signing secret is returned once.")
     async def create_webhook_endpoint(self, info: Info,
                                       input: CreateWebhookEndpointInput) -> WebhookEndpointSecretPayload:
         c = request_context(info)
-
-        async def run() -> WebhookEndpointSecretSuccess:
-            async with c.uow() as uow:
-                endpoint, secret = await service.create_endpoint(uow, c.principal, guard(), input.url,
-                                                                 input.events, input.description)
-            return WebhookEndpointSecretSuccess(endpoint=WebhookEndpoint.from_domain(endpoint), secret=secret)
-
-        return await e.payload(run)
+        return await c.mutate(
+            lambda uow: service.create_endpoint(uow, c.principal, guard(), input.url, input.events, input.description),
+            _endpoint_with_secret)
 
     @strawberry.mutation(description="Admins: stop sending to an endpoint; its open deliveries become dead.")
     async def disable_webhook_endpoint(self, info: Info, input: WebhookEndpointIdInput) -> WebhookEndpointPayload:
@@ -240,14 +240,9 @@ class NotificationMutation:
                                      "old and the new secret sign, so receivers can switch without losing events.")
     async def rotate_webhook_secret(self, info: Info, input: WebhookEndpointIdInput) -> WebhookEndpointSecretPayload:
         c = request_context(info)
-
-        async def run() -> WebhookEndpointSecretSuccess:
-            endpoint_id = decode_id(input.id, "WebhookEndpoint", "id")
-            async with c.uow() as uow:
-                endpoint, secret = await service.rotate_secret(uow, c.principal, endpoint_id)
-            return WebhookEndpointSecretSuccess(endpoint=WebhookEndpoint.from_domain(endpoint), secret=secret)
-
-        return await e.payload(run)
+        return await c.mutate(
+            lambda uow: service.rotate_secret(uow, c.principal, decode_id(input.id, "WebhookEndpoint", "id")),
+            _endpoint_with_secret)
 
     @strawberry.mutation(description="Admins: send a delivered or dead delivery again, with a fresh retry budget "
                                      "(same webhook-id, so receivers that already have it ignore it).")
