@@ -26,6 +26,7 @@ from domain.notices import (
     Statements,
 )
 from domain.policy import MeasureType
+from infra.write_batch import WriteBatch
 
 
 class _Repo:
@@ -359,13 +360,26 @@ class ProofRepo(_Repo):
 
 
 class DeadlineRepo(_Repo):
+    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID, writes: WriteBatch) -> None:
+        super().__init__(conn, tenant_id)
+        self.writes = writes
+
     async def schedule(self, rows: Sequence[tuple[str, UUID, datetime, Mapping[str, Any]]]) -> None:
         """(kind, subject id, due at, payload); the current trace context rides along to the scheduler."""
-        if not rows:
-            return
+        if rows:
+            await self.conn.execute(*self._insert(rows))
+
+    def schedule_at_commit(self, rows: Sequence[tuple[str, UUID, datetime, Mapping[str, Any]]]) -> None:
+        """As `schedule`, staged into the transaction's final write: for wake-ups nothing in this transaction
+        pauses, resumes or cancels again."""
+        if rows:
+            sql, *args = self._insert(rows)
+            self.writes.add(sql, *args)
+
+    def _insert(self, rows: Sequence[tuple[str, UUID, datetime, Mapping[str, Any]]]) -> tuple[Any, ...]:
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
-        await self.conn.execute(
+        return (
             "INSERT INTO deadlines (tenant_id, id, kind, subject_id, due_at, payload, trace_context)"
             " SELECT $1, u.id, u.kind, u.subject_id, u.due_at, u.payload::jsonb, $7::jsonb"
             " FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::timestamptz[], $6::text[])"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -31,6 +31,7 @@ from infra.notification_repositories import EmailRepo, WebhookRepo
 from infra.settings import Settings
 from infra.transparency_repositories import StatementRepo, TransparencyRepo
 from infra.trust_repositories import TrustRepo
+from infra.write_batch import WriteBatch
 
 OUTBOX_CHANNEL = "noticehub_outbox"
 DEADLINE_CHANNEL = "noticehub_deadlines"
@@ -89,52 +90,61 @@ class OutboxBuffer:
         self.rows.append((self.tenant_id, message_id, topic, ordering_key, payload, self._carrier))
         return message_id
 
-    async def flush(self, conn: asyncpg.Connection) -> None:
+    def stage(self, writes: WriteBatch) -> bool:
+        """Stage the rows into the transaction's final write; True when there were any (the relay is then
+        woken by a NOTIFY in the same statement, delivered at COMMIT)."""
         if not self.rows:
-            return
-        rows = self.rows
-        await conn.execute(  # one statement for all rows, and the relay's wake-up (delivered at COMMIT)
-            "WITH added AS (INSERT INTO outbox (tenant_id, id, topic, ordering_key, payload, trace_context)"
+            return False
+        rows, self.rows = self.rows, []
+        writes.add(
+            "INSERT INTO outbox (tenant_id, id, topic, ordering_key, payload, trace_context)"
             " SELECT $1, u.id, u.topic, u.ordering_key, u.payload::jsonb, u.trace_context::jsonb"
             " FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])"
-            " AS u(id, topic, ordering_key, payload, trace_context))"
-            f" SELECT pg_notify('{OUTBOX_CHANNEL}', '')",
+            " AS u(id, topic, ordering_key, payload, trace_context)",
             self.tenant_id, [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
             [orjson.dumps(r[4]).decode() for r in rows], [orjson.dumps(r[5]).decode() for r in rows],
         )
-        self.rows.clear()
+        return True
+
+
+class TenantState(NamedTuple):
+    clock_offset: timedelta
+    policy_version: int | None  # published version, as of entering the transaction
 
 
 class PgUnitOfWork:
-    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID, clock: Clock) -> None:
+    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID, clock: Clock,
+                 policy_version: int | None = None) -> None:
         self.conn = conn
         self.tenant_id = tenant_id
         self.clock = clock
+        self.writes = WriteBatch()
         self.outbox = OutboxBuffer(tenant_id)
         self.tenants = repos.TenantRepo(conn, tenant_id)
         self.api_keys = repos.ApiKeyRepo(conn, tenant_id)
         self.parties = repos.PartyRepo(conn, tenant_id)
         self.ip_rights = repos.IpRightRepo(conn, tenant_id)
         self.listings = repos.ListingRepo(conn, tenant_id)
-        self.idempotency = repos.IdempotencyRepo(conn, tenant_id)
+        self.idempotency = repos.IdempotencyRepo(conn, tenant_id, self.writes)
+        self.intake = repos.IntakeRepo(conn, tenant_id)
         self.processed = repos.ProcessedMessageRepo(conn, tenant_id)
-        self.policies = repos.PolicyRepo(conn, tenant_id)
+        self.policies = repos.PolicyRepo(conn, tenant_id, policy_version)
         self.decisions = DecisionLog(tenant_id, clock)
         self.notices = case_repos.NoticeRepo(conn, tenant_id)
         self.cases = case_repos.CaseRepo(conn, tenant_id)
         self.measures = case_repos.MeasureRepo(conn, tenant_id)
         self.declarations = case_repos.DeclarationRepo(conn, tenant_id)
         self.proofs = case_repos.ProofRepo(conn, tenant_id)
-        self.deadlines = case_repos.DeadlineRepo(conn, tenant_id)
+        self.deadlines = case_repos.DeadlineRepo(conn, tenant_id, self.writes)
         self.decision_reads = case_repos.DecisionReadRepo(conn, tenant_id)
         self.webhooks = WebhookRepo(conn, tenant_id)
         self.emails = EmailRepo(conn, tenant_id)
         self.audit = AuditRepo(conn, tenant_id)
         self.archive = ArchiveRepo(conn, tenant_id)
-        self.trust = TrustRepo(conn, tenant_id)
+        self.trust = TrustRepo(conn, tenant_id, self.writes)
         self.statements = StatementRepo(conn, tenant_id)
         self.reports = TransparencyRepo(conn, tenant_id)
-        self.disclosures = DisclosureRepo(conn, tenant_id)
+        self.disclosures = DisclosureRepo(conn, tenant_id, self.writes)
 
     def calendar(self, country_code: str) -> WorkingDayCalendar:
         return calendar_for(country_code)
@@ -142,8 +152,9 @@ class PgUnitOfWork:
     async def flush(self) -> None:
         """Last in the transaction: outbox rows, then the hot rows (the notifiers' daily counters, the decision
         chain head), so their locks are held only for the few statements before COMMIT."""
-        await self.outbox.flush(self.conn)
-        await self.trust.flush()
+        notify = self.outbox.stage(self.writes)
+        self.trust.stage_counts()
+        await self.writes.flush(self.conn, f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')" if notify else "SELECT 1")
         await self.decisions.flush(self.conn)
 
 
@@ -156,8 +167,9 @@ class PgOperatorUnitOfWork:
         self.entered: PgUnitOfWork | None = None
 
     async def enter_tenant(self, tenant_id: UUID) -> PgUnitOfWork:
-        offset = await self._db._enter_tenant(self.conn, tenant_id)
-        self.entered = PgUnitOfWork(self.conn, tenant_id, self._db.clock_for(offset))
+        state = await self._db._enter_tenant(self.conn, tenant_id)
+        self.entered = PgUnitOfWork(self.conn, tenant_id, self._db.clock_for(state.clock_offset),
+                                    state.policy_version)
         return self.entered
 
 
@@ -176,15 +188,18 @@ class Database:
             await self._enter_tenant(conn, tenant_id)
             yield conn
 
-    async def _enter_tenant(self, conn: asyncpg.Connection, tenant_id: UUID) -> timedelta:
-        """Switch role and tenant, and read the tenant's test-clock offset, in one round trip."""
-        offset = await conn.fetchval(
-            "SELECT coalesce((SELECT clock_offset FROM tenants WHERE id = $2::uuid), '0'::interval)"
-            " FROM (SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)) AS s",
+    async def _enter_tenant(self, conn: asyncpg.Connection, tenant_id: UUID) -> TenantState:
+        """Switch role and tenant, and read the tenant's test-clock offset and policy version in force, in one
+        round trip."""
+        row = await conn.fetchrow(
+            "SELECT t.clock_offset, t.policy_version"
+            " FROM (SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)) AS s"
+            " LEFT JOIN tenants t ON t.id = $2::uuid",
             self.app_role,
             str(tenant_id),
         )
-        return offset if isinstance(offset, timedelta) else timedelta(0)
+        offset = row["clock_offset"]
+        return TenantState(offset if isinstance(offset, timedelta) else timedelta(0), row["policy_version"])
 
     def clock_for(self, offset: timedelta) -> Clock:
         return OffsetClock(self.base_clock, offset) if offset else self.base_clock
@@ -199,8 +214,8 @@ class Database:
     @contextlib.asynccontextmanager
     async def uow(self, tenant_id: UUID) -> AsyncIterator[PgUnitOfWork]:
         async with self.pool.acquire() as conn, conn.transaction():
-            offset = await self._enter_tenant(conn, tenant_id)
-            uow = PgUnitOfWork(conn, tenant_id, self.clock_for(offset))
+            state = await self._enter_tenant(conn, tenant_id)
+            uow = PgUnitOfWork(conn, tenant_id, self.clock_for(state.clock_offset), state.policy_version)
             yield uow
             await uow.flush()
 

@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from infra.write_batch import WriteBatch
+
 _COLS = ("id, kind, case_id, subject_id, right_type, listing_title, merchant_name, record, redactions, status,"
          " created_at, publish_at, published_at, withdrawn_at, withdraw_reason")
 
@@ -44,9 +46,10 @@ LEFT JOIN LATERAL (SELECT * FROM declarations d WHERE d.tenant_id = c.tenant_id 
 
 
 class DisclosureRepo:
-    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID) -> None:
+    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID, writes: WriteBatch) -> None:
         self.conn = conn
         self.tenant_id = tenant_id
+        self.writes = writes
 
     async def case_facts(self, case_ids: Sequence[UUID]) -> dict[UUID, Mapping[str, Any]]:
         rows = await self.conn.fetch(_CASE_FACTS, list(case_ids), self.tenant_id)
@@ -56,10 +59,11 @@ class DisclosureRepo:
         value: str | None = await self.conn.fetchval("SELECT display_name FROM parties WHERE id = $1", party_id)
         return value
 
-    async def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Staged into the transaction's final write (nothing reads a new record back before COMMIT)."""
         if not rows:
             return
-        await self.conn.execute(  # one statement for the batch (a thousand cases' records at most)
+        self.writes.add(  # one statement part for the batch (a thousand cases' records at most)
             "INSERT INTO disclosures (tenant_id, id, kind, case_id, subject_id, right_type, listing_title,"
             " merchant_name, record, redactions, status, created_at, publish_at, published_at)"
             " SELECT $1, u.id, u.kind, u.case_id, u.subject_id, u.right_type, u.listing_title, u.merchant_name,"

@@ -27,6 +27,7 @@ from domain.reference import (
     VerificationStatus,
 )
 from domain.tenancy import ApiKey, Role, Tenant, TenantMode
+from infra.write_batch import WriteBatch
 
 
 class _Repo:
@@ -370,28 +371,24 @@ class ListingRepo(_Repo):
 
 
 class IdempotencyRepo(_Repo):
-    async def get_many(self, operation: str, keys: Sequence[str]) -> dict[str, tuple[bytes, Any]]:
-        rows = await self.conn.fetch(
-            "SELECT key, request_hash, result FROM idempotency_keys WHERE operation = $1 AND key = any($2::text[])",
-            operation, list(keys),
-        )
-        return {r["key"]: (bytes(r["request_hash"]), r["result"]) for r in rows}
+    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID, writes: WriteBatch) -> None:
+        super().__init__(conn, tenant_id)
+        self.writes = writes
 
-    async def put_many(self, operation: str, rows: Sequence[tuple[str, bytes, Any]]) -> None:
+    def put_many(self, operation: str, rows: Sequence[tuple[str, bytes, Any]]) -> None:
+        """Staged into the transaction's final write; a key stored meanwhile by a concurrent request with the
+        same key fails the transaction with a Conflict."""
         if not rows:
             return
-        try:
-            await self.conn.execute(
-                "INSERT INTO idempotency_keys (tenant_id, operation, key, request_hash, result)"
-                " SELECT $1, $2, u.key, u.request_hash, u.result::jsonb"
-                " FROM unnest($3::text[], $4::bytea[], $5::text[]) AS u(key, request_hash, result)",
-                self.tenant_id, operation, [k for k, _, _ in rows], [h for _, h, _ in rows],
-                [orjson.dumps(r).decode() for _, _, r in rows],
-            )
-        except asyncpg.UniqueViolationError as exc:
-            raise Conflict("A request with the same idempotencyKey is in progress; retry it.",
-                           "idempotencyKey") from exc
-
+        self.writes.add(
+            "INSERT INTO idempotency_keys (tenant_id, operation, key, request_hash, result)"
+            " SELECT $1, $2, u.key, u.request_hash, u.result::jsonb"
+            " FROM unnest($3::text[], $4::bytea[], $5::text[]) AS u(key, request_hash, result)",
+            self.tenant_id, operation, [k for k, _, _ in rows], [h for _, h, _ in rows],
+            [orjson.dumps(r).decode() for _, _, r in rows],
+            conflict=("idempotency_keys_pkey",
+                      Conflict("A request with the same idempotencyKey is in progress; retry it.", "idempotencyKey")),
+        )
 
 
 class ProcessedMessageRepo(_Repo):
@@ -403,6 +400,53 @@ class ProcessedMessageRepo(_Repo):
             self.tenant_id, message_id, handler,
         )
         return bool(inserted)
+
+
+class IntakeRepo(_Repo):
+    """Notice intake's reads in one round trip (a single notice is read-bound: nine statements before)."""
+
+    async def references(
+        self, operation: str, keys: Sequence[str], party_ids: Sequence[UUID], right_ids: Sequence[UUID],
+        listing_ids: Sequence[UUID], listing_external_ids: Sequence[str], now: datetime,
+    ) -> Any:
+        from domain.ports import IntakeReferences
+        from infra.trust_repositories import RESTRICTIONS_OF, restrictions_by_party
+
+        # Whole-row arrays of tables without json columns decode by column name (asyncpg composite codecs);
+        # json inside an anonymous row arrives in binary form, so it is sent as text.
+        row = await self.conn.fetchrow(
+            "SELECT"
+            " array(SELECT row(k.key, k.request_hash, k.result::text) FROM idempotency_keys k"
+            "   WHERE k.operation = $1 AND k.key = any($2::text[])) AS replays,"
+            " array(SELECT p FROM parties p WHERE p.id = any($3::uuid[])) AS parties,"
+            " array(SELECT row(d.party_id, d.legal_name IS NOT NULL AND d.legal_name <> '', d.email IS NOT NULL,"
+            "   d.address IS NOT NULL, d.phone IS NOT NULL) FROM party_personal_data d"
+            "   WHERE d.party_id = any($3::uuid[])) AS contacts,"
+            f" {RESTRICTIONS_OF.format(party_ids='$3')} AS restrictions,"
+            " array(SELECT i FROM ip_rights i WHERE i.id = any($4::uuid[])) AS rights,"
+            " array(SELECT l FROM listings l WHERE l.id = any($5::uuid[])) AS by_id,"
+            " array(SELECT l FROM listings l WHERE l.external_id = any($6::text[])) AS by_external_id,"
+            " array(SELECT row(m.id, m.display_name) FROM parties m WHERE m.id IN (SELECT l.merchant_id FROM listings l"
+            "   WHERE l.id = any($5::uuid[]) OR l.external_id = any($6::text[]))) AS merchants,"
+            " array(SELECT row(c.listing_id, c.measure_type) FROM override_cooloffs c WHERE c.until > $7"
+            "   AND (c.listing_id = any($5::uuid[])"
+            "     OR c.listing_id IN (SELECT l.id FROM listings l WHERE l.external_id = any($6::text[])))) AS cooling",
+            operation, list(keys), list(party_ids), list(right_ids), list(listing_ids), list(listing_external_ids),
+            now,
+        )
+        parties = row["parties"]
+        return IntakeReferences(
+            replays={key: (bytes(digest), orjson.loads(result)) for key, digest, result in row["replays"]},
+            parties={p["id"]: party_from_row(p) for p in parties},
+            merchant_names=dict(row["merchants"]),
+            contacts={c[0]: c[1:] for c in row["contacts"]},
+            trusted_since={p["id"]: p["trusted_since"] for p in parties},
+            restrictions=restrictions_by_party(party_ids, row["restrictions"]),
+            rights={r["id"]: right_from_row(r) for r in row["rights"]},
+            listings_by_id={x["id"]: listing_from_row(x) for x in row["by_id"]},
+            listings_by_external_id={x["external_id"]: listing_from_row(x) for x in row["by_external_id"]},
+            cooling={(c[0], c[1]) for c in row["cooling"]},
+        )
 
 
 async def tenant_id_by_slug(conn: asyncpg.Connection, slug: str) -> UUID | None:
@@ -429,13 +473,21 @@ def policy_version_from_row(r: asyncpg.Record) -> Any:
 
 
 class PolicyRepo(_Repo):
+    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID | None, published: int | None = None) -> None:
+        super().__init__(conn, tenant_id)
+        # The version in force as the transaction began (tenants.policy_version, read with the tenant switch);
+        # forgotten once this transaction inserts or publishes a version.
+        self._published = published
+
     async def in_force(self) -> Any:
         """The published policy (parsed once per process per version)."""
         from domain.errors import PolicyViolation
         from domain.policies import PolicyInForce
         from domain.policy import parse_policy
 
-        version = await self.conn.fetchval("SELECT version FROM policy_versions WHERE status = 'published'")
+        version = self._published
+        if version is None:
+            version = await self.conn.fetchval("SELECT version FROM policy_versions WHERE status = 'published'")
         if version is None:
             raise PolicyViolation("This tenant has no published policy; publish one first.")
         assert self.tenant_id is not None
@@ -449,6 +501,7 @@ class PolicyRepo(_Repo):
         return PolicyInForce(version, policy)
 
     async def insert(self, version: Any) -> None:
+        self._published = None
         await self.conn.execute(
             "INSERT INTO policy_versions (tenant_id, id, version, status, document, based_on, note, created_at,"
             " created_by, published_at, published_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -485,6 +538,7 @@ class PolicyRepo(_Repo):
 
     async def publish(self, version_id: UUID, at: datetime, by: str) -> Any:
         """Supersede the version in force and publish this draft (the unique index allows one)."""
+        self._published = None
         await self.conn.execute(
             "UPDATE policy_versions SET status = 'superseded' WHERE status = 'published'"
         )

@@ -11,34 +11,55 @@ from uuid import UUID
 import asyncpg
 
 from domain.trust import NotifierRecord, RestrictionKind, RestrictionReason, RestrictionRecord, Strike
+from infra.write_batch import WriteBatch
+
+# An account_restrictions read for a set of parties, as an array of rows (see `restrictions_by_party`).
+RESTRICTIONS_OF = (
+    "array(SELECT row(r.party_id, r.id, r.kind, r.reason, r.starts_at, r.ends_at, r.ended_at)"
+    " FROM account_restrictions r WHERE r.party_id = any({party_ids}::uuid[]) ORDER BY r.starts_at)"
+)
+
+
+def restrictions_by_party(
+    party_ids: Iterable[UUID], rows: Iterable[tuple[Any, ...]]
+) -> dict[UUID, list[tuple[UUID, RestrictionRecord]]]:
+    """Every asked-for party gets a list (empty when it has no restriction), oldest first."""
+    out: dict[UUID, list[tuple[UUID, RestrictionRecord]]] = {p: [] for p in party_ids}
+    for party_id, restriction_id, kind, reason, starts_at, ends_at, ended_at in rows:
+        out.setdefault(party_id, []).append(
+            (restriction_id, RestrictionRecord(RestrictionKind(kind), RestrictionReason(reason), starts_at, ends_at,
+                                               ended_at)))
+    return out
+
 
 NOTIFIER_FIELDS = ("notices", "cases", "accepted", "rejected", "unfounded", "successful_declarations", "withdrawn")
 
 
 class TrustRepo:
-    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID) -> None:
+    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID, writes: WriteBatch) -> None:
         self.conn = conn
         self.tenant_id = tenant_id
+        self.writes = writes
         self._counts: dict[tuple[UUID, date], Counter[str]] = {}
         # Read once per transaction (intake and the account rules both need them); kept current by the
         # writes below, which are the only writers of these rows.
         self._trusted: dict[UUID, datetime | None] = {}
         self._restrictions: dict[UUID, list[tuple[UUID, RestrictionRecord]]] = {}
+        self._records: dict[tuple[UUID, date], tuple[int, ...]] = {}  # stored sums; pending counts added on read
 
-    async def lock_parties(self, party_ids: Iterable[UUID]) -> None:
+    async def lock_parties(self, party_ids: Iterable[UUID], records_since: date | None = None) -> None:
         """Account rules for these parties run one transaction at a time (lock held until commit): two
         transactions adding strikes for one merchant at once could otherwise both miss, or both make, the
-        escalation. Cached reads of these parties are dropped: the wait may have been for another
-        transaction's restrictions or trust change."""
+        escalation. Their trust and restrictions are read again once the lock is held (in a statement of its
+        own: one that also waited for the lock would see the rows as they were before the wait), with their
+        notifier records since `records_since` when given."""
         ids = sorted(set(party_ids))
         if not ids:
             return
         await self.conn.execute(  # in id order (volatile functions run after ORDER BY): no lock-order deadlock
             "SELECT pg_advisory_xact_lock(hashtextextended($1::text || p::text, 0))"
             " FROM unnest($2::uuid[]) AS p ORDER BY p", str(self.tenant_id), ids)
-        for party_id in ids:
-            self._restrictions.pop(party_id, None)
-            self._trusted.pop(party_id, None)
+        await self._load(ids, records_since)
 
     # -- notifier record -------------------------------------------------------------------------
 
@@ -49,13 +70,16 @@ class TrustRepo:
         for key, fields in counts.items():
             self._counts.setdefault(key, Counter()).update({f: n for f, n in fields.items() if f in NOTIFIER_FIELDS})
 
-    async def flush(self) -> None:
+    def stage_counts(self) -> None:
+        """The buffered counters, as one upsert in the transaction's final write (keys sorted: one lock order
+        for every transaction)."""
         if not self._counts:
             return
         counts, self._counts = self._counts, {}
-        keys = sorted(counts)  # one lock order for every transaction
+        self._records.clear()  # stored sums no longer include everything once the pending counts are cleared
+        keys = sorted(counts)
         columns = {f: [counts[k][f] for k in keys] for f in NOTIFIER_FIELDS}
-        await self.conn.execute(
+        self.writes.add(
             "INSERT INTO notifier_days (tenant_id, party_id, day, notices, cases, accepted, rejected, unfounded,"
             " successful_declarations, withdrawn)"
             " SELECT $1, u.* FROM unnest($2::uuid[], $3::date[], $4::int[], $5::int[], $6::int[], $7::int[],"
@@ -69,14 +93,11 @@ class TrustRepo:
         )
 
     async def record(self, party_id: UUID, since: date) -> NotifierRecord:
-        row = await self.conn.fetchrow(
-            "SELECT "
-            + ", ".join(f"coalesce(sum({f}), 0)::int AS {f}" for f in NOTIFIER_FIELDS)
-            + " FROM notifier_days WHERE party_id = $1 AND day > $2",
-            party_id,
-            since,
-        )
-        values = dict(row)
+        stored = self._records.get((party_id, since))
+        if stored is None:
+            await self._load([party_id], since)
+            stored = self._records[(party_id, since)]
+        values = dict(zip(NOTIFIER_FIELDS, stored, strict=True))
         for (party, day), pending in self._counts.items():  # this transaction's counts, not yet written
             if party == party_id and day > since:
                 for f, n in pending.items():
@@ -86,8 +107,7 @@ class TrustRepo:
     async def trusted_since(self, party_ids: Sequence[UUID]) -> dict[UUID, datetime | None]:
         missing = [p for p in party_ids if p not in self._trusted]
         if missing:
-            rows = await self.conn.fetch("SELECT id, trusted_since FROM parties WHERE id = any($1::uuid[])", missing)
-            self._trusted.update({r["id"]: r["trusted_since"] for r in rows})
+            await self._load(missing)
         return {p: self._trusted[p] for p in party_ids if p in self._trusted}
 
     async def trust_removed_at(self, party_id: UUID) -> datetime | None:
@@ -146,30 +166,28 @@ class TrustRepo:
     # -- account restrictions --------------------------------------------------------------------
 
     async def restrictions(self, party_id: UUID) -> list[tuple[UUID, RestrictionRecord]]:
-        cached = self._restrictions.get(party_id)
-        if cached is None:
-            cached = self._restrictions[party_id] = await self._load_restrictions(party_id)
-        return list(cached)
+        if party_id not in self._restrictions:
+            await self._load([party_id])
+        return list(self._restrictions.get(party_id, ()))
 
-    async def _load_restrictions(self, party_id: UUID) -> list[tuple[UUID, RestrictionRecord]]:
-        rows = await self.conn.fetch(
-            "SELECT id, kind, reason, starts_at, ends_at, ended_at FROM account_restrictions WHERE party_id = $1"
-            " ORDER BY starts_at",
-            party_id,
+    async def _load(self, party_ids: Sequence[UUID], records_since: date | None = None) -> None:
+        """Trust, restrictions and (optionally) stored notifier records of these parties, in one round trip
+        (kept for the transaction; the writes below keep them current)."""
+        row = await self.conn.fetchrow(
+            "SELECT array(SELECT row(p.id, p.trusted_since) FROM parties p WHERE p.id = any($1::uuid[])) AS trusted,"
+            f" {RESTRICTIONS_OF.format(party_ids='$1')} AS restrictions,"
+            " array(SELECT row(d.party_id, " + ", ".join(f"sum(d.{f})::int" for f in NOTIFIER_FIELDS) + ")"
+            "   FROM notifier_days d WHERE $2::date IS NOT NULL AND d.party_id = any($1::uuid[]) AND d.day > $2"
+            "   GROUP BY d.party_id) AS records",
+            list(party_ids),
+            records_since,
         )
-        return [
-            (
-                r["id"],
-                RestrictionRecord(
-                    RestrictionKind(r["kind"]),
-                    RestrictionReason(r["reason"]),
-                    r["starts_at"],
-                    r["ends_at"],
-                    r["ended_at"],
-                ),
-            )
-            for r in rows
-        ]
+        self._trusted.update(dict(row["trusted"]))
+        self._restrictions.update(restrictions_by_party(party_ids, row["restrictions"]))
+        if records_since is not None:
+            zero = (0,) * len(NOTIFIER_FIELDS)
+            self._records.update({(p, records_since): zero for p in party_ids})
+            self._records.update({(r[0], records_since): tuple(r[1:]) for r in row["records"]})
 
     async def add_restriction(
         self, restriction_id: UUID, party_id: UUID, record: RestrictionRecord, counts: Mapping[str, Any]

@@ -4,7 +4,7 @@ transaction as the case decisions that caused them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -38,7 +38,9 @@ async def apply_account_rules(
 ) -> None:
     policy = in_force.policy.suspension
     merchants, notifiers = set(merchants), set(notifiers)
-    await uow.trust.lock_parties(merchants | notifiers)
+    # The notifiers' records for the abuse rule are read with the lock (one round trip).
+    await uow.trust.lock_parties(
+        merchants | notifiers, window_start(now, policy.abusive_notifier.window_days) if notifiers else None)
     for merchant in sorted(merchants):
         history = [r for _, r in await uow.trust.restrictions(merchant)]
         strikes = await uow.trust.strikes(merchant, now - timedelta(days=policy.repeat_infringer.window_days))
@@ -160,11 +162,13 @@ async def end_restriction(
     return True
 
 
-async def ensure_may_notify(uow: UnitOfWork, party_ids: Iterable[UUID], now: datetime) -> dict[UUID, Restricted]:
+def notice_refusals(
+    restrictions: Mapping[UUID, Sequence[tuple[UUID, RestrictionRecord]]], now: datetime
+) -> dict[UUID, Restricted]:
     """Notifiers whose notice processing is suspended (DSA Art 23(2)) get a typed refusal naming it."""
     refused: dict[UUID, Restricted] = {}
-    for party in set(party_ids):
-        for restriction_id, r in await uow.trust.restrictions(party):
+    for party, held in restrictions.items():
+        for restriction_id, r in held:
             if (
                 r.reason is RestrictionReason.UNFOUNDED_NOTICES
                 and r.kind is not RestrictionKind.WARNING

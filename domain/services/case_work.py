@@ -4,7 +4,7 @@ in bulk (one statement per kind of write), so one case and a batch of a thousand
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -71,13 +71,17 @@ class CaseWork:
         self._fx = _Effects()
         self._new: dict[UUID, Case] = {}
         self._changed: dict[UUID, tuple[Case, int]] = {}
+        self._notice_facts: dict[UUID, Mapping[str, Any]] = {}
 
     # -- recording -------------------------------------------------------------------------------
 
-    def add_new(self, case: Case) -> None:
+    def add_new(self, case: Case, notice_facts: Mapping[str, Any] | None = None) -> None:
+        """`notice_facts`: what its public notice record is built from, when the caller holds the rows."""
         self._new[case.id] = case
         self.count(case.notifier_id, "cases")
         self._fx.disclosures.append((DisclosureKind.NOTICE, case.id, None))
+        if notice_facts is not None:
+            self._notice_facts[case.id] = notice_facts
 
     def count(self, notifier_id: UUID | None, what: str) -> None:
         if notifier_id is not None:
@@ -240,7 +244,7 @@ class CaseWork:
             await uow.deadlines.resume(fx.resume, self.now)
         await uow.deadlines.schedule(fx.schedule)
         await uow.measures.refresh_listings(list(fx.listings))
-        await record_case_disclosures(uow, self.policy, fx.disclosures, self.now)
+        await record_case_disclosures(uow, self.policy, fx.disclosures, self.now, self._notice_facts)
         # Last: the account rules lock their parties until commit (decision 0011), so as little as
         # possible runs after them.
         await self._settle_accounts()

@@ -20,9 +20,11 @@ from domain.disclosure import (
 )
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.ids import new_id
+from domain.notices import Notice
 from domain.policies import PolicyInForce
 from domain.ports import UnitOfWork
 from domain.redaction import marker
+from domain.reference import IpRight, Listing
 from domain.tenancy import Principal, Role
 
 DISCLOSURE_PUBLISH = "disclosure_publish"
@@ -46,17 +48,40 @@ def _case_facts(kind: DisclosureKind, f: Mapping[str, Any], outcome: str | None)
             "notifier_name": f["notifier_name"], "decided_at": _iso(f["outcome_at"]), "right_type": f["right_type"]}
 
 
+def notice_facts(notice: Notice, right: IpRight, listing: Listing, merchant_name: str | None,
+                 notifier_name: str | None) -> dict[str, Any]:
+    """What a notice record is built from, when the use case already holds the rows (intake): the same
+    values `DisclosureRepository.case_facts` reads back from the database."""
+    return {
+        "right_type": right.type.value, "right_jurisdiction": right.jurisdiction,
+        "registration_number": right.registration_number, "reason_code": notice.reason_code,
+        "explanation": notice.explanation, "listing_title": listing.title, "listing_url": listing.url,
+        "merchant_name": merchant_name, "notifier_name": notifier_name,
+        "evidence": [e.as_json() for e in notice.evidence], "received_at": notice.received_at,
+        "channel": notice.channel,
+    }
+
+
 async def record_case_disclosures(uow: UnitOfWork, in_force: PolicyInForce,
-                                  items: Sequence[tuple[DisclosureKind, UUID, str | None]], now: datetime) -> None:
-    """One record per (kind, case) the policy publishes; immediate, or scheduled after its delay."""
+                                  items: Sequence[tuple[DisclosureKind, UUID, str | None]], now: datetime,
+                                  prepared: Mapping[UUID, Mapping[str, Any]] | None = None) -> None:
+    """One record per (kind, case) the policy publishes; immediate, or scheduled after its delay.
+    `prepared`: the facts of new cases' notice records (`notice_facts`), by case, where the caller holds them."""
     policy = in_force.policy.disclosure
     wanted = [(k, c, o) for k, c, o in items if enabled(policy, k)]
     if not wanted:
         return
-    facts = await uow.disclosures.case_facts(list({c for _, c, _ in wanted}))
-    drafts = [DisclosureDraft(kind, case_id, case_id, _case_facts(kind, facts[case_id], outcome))
-              for kind, case_id, outcome in wanted if case_id in facts
-              and (kind is not DisclosureKind.DECLARATION or facts[case_id]["declaration_id"])]
+    known = prepared or {}
+    missing = {c for k, c, _ in wanted if k is not DisclosureKind.NOTICE or c not in known}
+    facts = await uow.disclosures.case_facts(list(missing)) if missing else {}
+    drafts: list[DisclosureDraft] = []
+    for kind, case_id, outcome in wanted:
+        f = known.get(case_id) if kind is DisclosureKind.NOTICE else None
+        if f is None:
+            f = facts.get(case_id)
+        if f is None or (kind is DisclosureKind.DECLARATION and not f["declaration_id"]):
+            continue
+        drafts.append(DisclosureDraft(kind, case_id, case_id, _case_facts(kind, f, outcome)))
     await _store(uow, in_force, drafts, now)
 
 
@@ -89,9 +114,9 @@ async def _store(uow: UnitOfWork, in_force: PolicyInForce, drafts: Sequence[Disc
             "status": (DisclosureStatus.PUBLISHED if immediate else DisclosureStatus.SCHEDULED).value,
             "created_at": now, "publish_at": publish_at, "published_at": now if immediate else None,
         })
-    await uow.disclosures.insert_many(rows)
+    uow.disclosures.insert_many(rows)
     if not immediate:
-        await uow.deadlines.schedule([(DISCLOSURE_PUBLISH, r["id"], publish_at, {}) for r in rows])
+        uow.deadlines.schedule_at_commit([(DISCLOSURE_PUBLISH, r["id"], publish_at, {}) for r in rows])
 
 
 async def publish_due(uow: UnitOfWork, disclosure_ids: Sequence[UUID]) -> int:

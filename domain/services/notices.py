@@ -35,8 +35,9 @@ from domain.policy import MeasureType
 from domain.policy_eval import NoticeFacts, compile_policy, evaluate_notice
 from domain.ports import UnitOfWork
 from domain.reference import IpRight, Listing, Party, PartyKind, check_batch_size
-from domain.services.accounts import ensure_may_notify
+from domain.services.accounts import notice_refusals
 from domain.services.case_work import CaseWork
+from domain.services.disclosures import notice_facts
 from domain.tenancy import Principal, Role
 
 SUBMITTERS = (Role.INTEGRATION, Role.ADMIN)
@@ -72,20 +73,26 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
     compiled = compile_policy(policy)
     results: dict[int, NoticeResult] = {}
 
+    # Everything the items refer to (and their stored idempotency keys), read once for the whole batch.
+    keyed = {i: it.idempotency_key for i, it in enumerate(items) if it.idempotency_key}
+    now = uow.clock.now()
+    refs = await uow.intake.references(
+        SUBMIT_OPERATION, list(set(keyed.values())),
+        list({it.complainant_id for it in items} | {it.agent_id for it in items if it.agent_id}),
+        list({it.ip_right_id for it in items}), list({lid for it in items for lid in it.listing_ids}),
+        list({e for it in items for e in it.listing_external_ids}), now)
+
     # Idempotent replays first: a retry gets the original notice back.
-    keyed = {i: it for i, it in enumerate(items) if it.idempotency_key}
     seen_keys: dict[str, int] = {}
-    for i, it in keyed.items():
-        assert it.idempotency_key is not None
-        if it.idempotency_key in seen_keys:
+    for i, key in keyed.items():
+        if key in seen_keys:
             results[i] = NoticeResult(i, error=InvalidInput(
-                f"Duplicate idempotencyKey in this batch (item {seen_keys[it.idempotency_key]}).", "idempotencyKey"))
-        seen_keys.setdefault(it.idempotency_key, i)
-    stored = await uow.idempotency.get_many(SUBMIT_OPERATION, [k for k in seen_keys]) if seen_keys else {}
+                f"Duplicate idempotencyKey in this batch (item {seen_keys[key]}).", "idempotencyKey"))
+        seen_keys.setdefault(key, i)
     replay_ids: dict[int, UUID] = {}
     for key, i in seen_keys.items():
-        if key in stored:
-            request_hash, result = stored[key]
+        if key in refs.replays:
+            request_hash, result = refs.replays[key]
             if request_hash != _request_hash(items[i]):
                 results[i] = NoticeResult(i, error=IdempotencyKeyReused())
             else:
@@ -103,39 +110,23 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
             results[i] = NoticeResult(i, error=InvalidInput.from_problems(problems))
     pending = [(i, it) for i, it in pending if i not in results]
 
-    # Everything the items refer to, loaded once for the whole batch.
-    party_ids = {it.complainant_id for _, it in pending} | {it.agent_id for _, it in pending if it.agent_id}
-    parties = {p.id: p for p in await uow.parties.get_many(list(party_ids)) if p is not None}
-    contacts = await uow.parties.contact_flags(list(party_ids))
-    rights = {r.id: r for r in await uow.ip_rights.get_many(list({it.ip_right_id for _, it in pending})) if r}
-    listing_ids = {lid for _, it in pending for lid in it.listing_ids}
-    listing_exts = {e for _, it in pending for e in it.listing_external_ids}
-    listings_by_id = ({x.id: x for x in await uow.listings.get_many(list(listing_ids)) if x is not None}
-                      if listing_ids else {})
-    listings_by_ext = await uow.listings.by_external_ids(list(listing_exts)) if listing_exts else {}
-
     work = CaseWork(uow, in_force, principal.actor)
-    now = work.now
     today = now.date()
-    filers = {it.agent_id or it.complainant_id for _, it in pending}
-    refused = await ensure_may_notify(uow, filers, now)
-    trusted_since = await uow.trust.trusted_since(list(filers))
-    cooling = await uow.trust.cooling(list({x.id for x in listings_by_id.values()}
-                                          | {x.id for x in listings_by_ext.values()}), now)
+    refused = notice_refusals(refs.restrictions, now)
     notices: list[Notice] = []
     to_remember: list[tuple[str, bytes, dict[str, str]]] = []
     for i, it in pending:
-        refs = _resolve(it, parties, rights, listings_by_id, listings_by_ext)
-        if isinstance(refs, DomainError):
-            results[i] = NoticeResult(i, error=refs)
+        resolved = _resolve(it, refs.parties, refs.rights, refs.listings_by_id, refs.listings_by_external_id)
+        if isinstance(resolved, DomainError):
+            results[i] = NoticeResult(i, error=resolved)
             continue
-        right, listings = refs
+        right, listings = resolved
         filer = it.agent_id or it.complainant_id
         if filer in refused:
             results[i] = NoticeResult(i, error=refused[filer])
             continue
-        trusted = trusted_since.get(filer) is not None
-        has_identity, has_email, _, _ = contacts.get(it.complainant_id, (False, False, False, False))
+        trusted = refs.trusted_since.get(filer) is not None
+        has_identity, has_email, _, _ = refs.contacts.get(it.complainant_id, (False, False, False, False))
         agent_authorized = it.agent_id is not None and any(e.kind == "authorization_letter" for e in it.evidence)
         facts = NoticeFacts(
             right_type=right.type.value, right_jurisdiction=right.jurisdiction,
@@ -171,11 +162,13 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
                 declaration_id=None, window_starts_at=None, window_earliest_end_at=None, window_ends_at=None,
                 outcome_at=None, created_at=now, updated_at=now, revision=0, notifier_id=filer,
             )
-            work.add_new(case)
+            work.add_new(case, notice_facts(
+                notice, right, listing, refs.merchant_names.get(listing.merchant_id),
+                notifier.display_name if (notifier := refs.parties.get(filer)) else None))
             event = CaseEvent.MARK_INCOMPLETE if assessment.outcome == "incomplete" else CaseEvent.COMPLETE_NOTICE
             case = work.transition(case, event, rules=rules, reasons=reasons, automated=True,
                                    actor=f"{AUTOMATED}:notices.intake")
-            held_back = (listing.id, assessment.measure) in cooling
+            held_back = (listing.id, assessment.measure) in refs.cooling
             if held_back:
                 # A person reversed automation on this listing recently: leave it to a person now too.
                 uow.decisions.record(DecisionDraft(
@@ -201,7 +194,7 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
 
     await uow.notices.insert_many(notices)
     await work.finish()
-    await uow.idempotency.put_many(SUBMIT_OPERATION, to_remember)
+    uow.idempotency.put_many(SUBMIT_OPERATION, to_remember)
     return [results[i] for i in range(len(items))]
 
 
