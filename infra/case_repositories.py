@@ -26,7 +26,7 @@ from domain.notices import (
     Statements,
 )
 from domain.policy import MeasureType
-from infra.write_batch import WriteBatch
+from infra.write_batch import WriteBatch, combine
 
 
 class _Repo:
@@ -64,29 +64,29 @@ def notice_from_row(r: asyncpg.Record) -> Notice:
     )
 
 
-class NoticeRepo(_Repo):
-    async def insert_many(self, notices: Sequence[Notice]) -> None:
-        if not notices:
-            return
-        await self.conn.execute(
-            "INSERT INTO notices (tenant_id, id, complainant_id, agent_id, ip_right_id, reason_code, explanation,"
-            " evidence, statements, signature, channel, idempotency_key, policy_version, trusted, received_at)"
-            " SELECT $1, u.id, u.complainant_id, u.agent_id, u.ip_right_id, u.reason_code, u.explanation,"
-            "   u.evidence::jsonb, u.statements::jsonb, u.signature, u.channel, u.idempotency_key, u.policy_version,"
-            "   u.trusted, u.received_at"
-            " FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[],"
-            "   $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::bool[], $15::timestamptz[])"
-            " AS u(id, complainant_id, agent_id, ip_right_id, reason_code, explanation, evidence, statements,"
-            "   signature, channel, idempotency_key, policy_version, trusted, received_at)",
-            self.tenant_id,
-            [n.id for n in notices], [n.complainant_id for n in notices], [n.agent_id for n in notices],
-            [n.ip_right_id for n in notices], [n.reason_code for n in notices], [n.explanation for n in notices],
-            [_json([e.as_json() for e in n.evidence]) for n in notices],
-            [_json(n.statements.as_json()) for n in notices], [n.signature for n in notices],
-            [n.channel for n in notices], [n.idempotency_key for n in notices],
-            [n.policy_version for n in notices], [n.trusted for n in notices], [n.received_at for n in notices],
-        )
+def _notice_insert(tenant_id: UUID | None, notices: Sequence[Notice]) -> tuple[str, list[Any]]:
+    sql, *args = (
+        "INSERT INTO notices (tenant_id, id, complainant_id, agent_id, ip_right_id, reason_code, explanation,"
+        " evidence, statements, signature, channel, idempotency_key, policy_version, trusted, received_at)"
+        " SELECT $1, u.id, u.complainant_id, u.agent_id, u.ip_right_id, u.reason_code, u.explanation,"
+        "   u.evidence::jsonb, u.statements::jsonb, u.signature, u.channel, u.idempotency_key, u.policy_version,"
+        "   u.trusted, u.received_at"
+        " FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[],"
+        "   $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::bool[], $15::timestamptz[])"
+        " AS u(id, complainant_id, agent_id, ip_right_id, reason_code, explanation, evidence, statements,"
+        "   signature, channel, idempotency_key, policy_version, trusted, received_at)",
+        tenant_id,
+        [n.id for n in notices], [n.complainant_id for n in notices], [n.agent_id for n in notices],
+        [n.ip_right_id for n in notices], [n.reason_code for n in notices], [n.explanation for n in notices],
+        [_json([e.as_json() for e in n.evidence]) for n in notices],
+        [_json(n.statements.as_json()) for n in notices], [n.signature for n in notices],
+        [n.channel for n in notices], [n.idempotency_key for n in notices],
+        [n.policy_version for n in notices], [n.trusted for n in notices], [n.received_at for n in notices],
+    )
+    return sql, args
 
+
+class NoticeRepo(_Repo):
     async def get_many(self, ids: Sequence[UUID]) -> list[Notice | None]:
         rows = await self.conn.fetch(f"SELECT {_NOTICE_COLS} FROM notices WHERE id = any($1::uuid[])", list(ids))
         found = {r["id"]: notice_from_row(r) for r in rows}
@@ -120,10 +120,14 @@ def case_from_row(r: asyncpg.Record) -> Case:
 
 
 class CaseRepo(_Repo):
-    async def insert_many(self, cases: Sequence[Case]) -> None:
+    async def insert_many(self, cases: Sequence[Case], notices: Sequence[Notice] = ()) -> None:
+        """`notices`: new notices these cases belong to, written by the same statement."""
         if not cases:
+            if notices:
+                only, only_args = _notice_insert(self.tenant_id, notices)
+                await self.conn.execute(only, *only_args)
             return
-        await self.conn.execute(
+        sql, *args = (
             "INSERT INTO cases (tenant_id, id, notice_id, listing_id, merchant_id, state, measures_active, priority,"
             " review_due_at, created_at, updated_at, notifier_id, automated_measures)"
             " SELECT $1, u.id, u.notice_id, u.listing_id, u.merchant_id, u.state, u.measures_active, u.priority,"
@@ -138,6 +142,9 @@ class CaseRepo(_Repo):
             [c.review_due_at for c in cases], [c.created_at for c in cases], [c.notifier_id for c in cases],
             [c.automated_measures for c in cases],
         )
+        if notices:
+            sql, args = combine([_notice_insert(self.tenant_id, notices)], sql, *args)
+        await self.conn.execute(sql, *args)
 
     async def get_many(self, ids: Sequence[UUID]) -> list[Case | None]:
         rows = await self.conn.fetch(f"SELECT {_CASE_COLS} FROM cases WHERE id = any($1::uuid[])", list(ids))

@@ -33,7 +33,7 @@ from infra.transparency_repositories import StatementRepo, TransparencyRepo
 from infra.trust_repositories import TrustRepo
 from infra.write_batch import WriteBatch
 
-OUTBOX_CHANNEL = "noticehub_outbox"
+OUTBOX_CHANNEL = "noticehub_outbox"  # notified by the outbox trigger (migration 0009)
 DEADLINE_CHANNEL = "noticehub_deadlines"
 
 
@@ -90,11 +90,10 @@ class OutboxBuffer:
         self.rows.append((self.tenant_id, message_id, topic, ordering_key, payload, self._carrier))
         return message_id
 
-    def stage(self, writes: WriteBatch) -> bool:
-        """Stage the rows into the transaction's final write; True when there were any (the relay is then
-        woken by a NOTIFY in the same statement, delivered at COMMIT)."""
+    def stage(self, writes: WriteBatch) -> None:
+        """Stage the rows into the transaction's final write (a trigger wakes the relay at COMMIT)."""
         if not self.rows:
-            return False
+            return
         rows, self.rows = self.rows, []
         writes.add(
             "INSERT INTO outbox (tenant_id, id, topic, ordering_key, payload, trace_context)"
@@ -104,7 +103,6 @@ class OutboxBuffer:
             self.tenant_id, [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
             [orjson.dumps(r[4]).decode() for r in rows], [orjson.dumps(r[5]).decode() for r in rows],
         )
-        return True
 
 
 class TenantState(NamedTuple):
@@ -152,10 +150,9 @@ class PgUnitOfWork:
     async def flush(self) -> None:
         """Last in the transaction: outbox rows, then the hot rows (the notifiers' daily counters, the decision
         chain head), so their locks are held only for the few statements before COMMIT."""
-        notify = self.outbox.stage(self.writes)
+        self.outbox.stage(self.writes)
         self.trust.stage_counts()
-        await self.writes.flush(self.conn, f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')" if notify else "SELECT 1")
-        await self.decisions.flush(self.conn)
+        await self.decisions.flush(self.conn, self.writes)
 
 
 class PgOperatorUnitOfWork:

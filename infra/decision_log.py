@@ -17,6 +17,7 @@ from domain.clock import Clock
 from domain.decisions import GENESIS_HASH, Decision, DecisionDraft, chain_hash
 from domain.ids import new_id
 from infra import metrics
+from infra.write_batch import WriteBatch
 
 _tracer = trace.get_tracer("noticehub.decisions")
 
@@ -80,10 +81,15 @@ class DecisionLog:
         self._pending.append(pending)
         return pending.id
 
-    async def flush(self, conn: asyncpg.Connection) -> None:
+    async def flush(self, conn: asyncpg.Connection, writes: WriteBatch | None = None) -> None:
+        """`writes`: the transaction's staged rows, sent with the statement that locks the chain head."""
         if not self._pending:
+            if writes is not None:
+                await writes.flush(conn)
             return
-        head = await conn.fetchrow(_LOCK_HEAD, self.tenant_id, GENESIS_HASH)
+        head = (await writes.flush(conn, _LOCK_HEAD, self.tenant_id, GENESIS_HASH) if writes is not None
+                else await conn.fetchrow(_LOCK_HEAD, self.tenant_id, GENESIS_HASH))
+        assert head is not None
         seq, prev = int(head["seq"]), bytes(head["hash"])
         rows: list[Decision] = []
         for p in self._pending:

@@ -2,13 +2,15 @@
 
 The tail of a notice intake used to be one round trip per kind of row (idempotency keys, outbox messages,
 notifier counters); each costs a statement span, a protocol exchange and an event-loop turn. Staged here,
-they go out together as data-modifying CTEs when the unit of work flushes. PostgreSQL runs every
-data-modifying CTE exactly once whether or not the outer query reads it.
+they go out together as data-modifying CTEs of the statement that locks the decision chain head, when the
+unit of work flushes. PostgreSQL runs every data-modifying CTE exactly once whether or not the outer query
+reads it; the hot rows they touch (a notifier's counters of the day) stay locked until COMMIT, as before.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -33,24 +35,33 @@ class WriteBatch:
     def __bool__(self) -> bool:
         return bool(self._parts)
 
-    async def flush(self, conn: asyncpg.Connection, final: str = "SELECT 1") -> None:
-        """Send the staged writes; `final` is the statement's own query (e.g. a NOTIFY for the relay)."""
+    async def flush(
+        self, conn: asyncpg.Connection, final: str | None = None, *final_args: Any
+    ) -> asyncpg.Record | None:
+        """Send the staged writes with `final` as the statement's own query (numbered from $1; e.g. one that
+        locks a row and returns it), and return that query's first row."""
         parts, conflicts = self._parts, self._conflicts
         self._parts, self._conflicts = [], {}
         if not parts:
-            return
-        ctes: list[str] = []
-        args: list[Any] = []
-        for n, (sql, part_args) in enumerate(parts):
-            ctes.append(f"w{n} AS ({_renumber(sql, len(args))})")
-            args.extend(part_args)
+            return await conn.fetchrow(final, *final_args) if final is not None else None
+        sql, args = combine(parts, final or "SELECT 1", *final_args)
         try:
-            await conn.execute(f"WITH {', '.join(ctes)} {final}", *args)
+            return await conn.fetchrow(sql, *args)
         except asyncpg.UniqueViolationError as exc:
             mapped = conflicts.get(exc.constraint_name or "")
             if mapped is None:
                 raise
             raise mapped from exc
+
+
+def combine(parts: Sequence[tuple[str, Sequence[Any]]], final: str, *final_args: Any) -> tuple[str, list[Any]]:
+    """Write-only statements (each numbered from $1) as data-modifying CTEs in front of `final`."""
+    ctes: list[str] = []
+    args: list[Any] = list(final_args)
+    for n, (sql, part_args) in enumerate(parts):
+        ctes.append(f"w{n} AS ({_renumber(sql, len(args))})")
+        args.extend(part_args)
+    return f"WITH {', '.join(ctes)} {final}", args
 
 
 def _renumber(sql: str, offset: int) -> str:

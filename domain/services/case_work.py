@@ -16,7 +16,7 @@ from domain.decisions import DecisionDraft, Reason, RuleRecord
 from domain.disclosure import DisclosureKind
 from domain.errors import Conflict
 from domain.ids import new_id
-from domain.notices import Case, Measure, MeasureRequest, MeasureStatus
+from domain.notices import Case, Measure, MeasureRequest, MeasureStatus, Notice
 from domain.policies import PolicyInForce
 from domain.ports import UnitOfWork
 from domain.services.accounts import apply_account_rules
@@ -220,9 +220,10 @@ class CaseWork:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    async def finish(self) -> None:
+    async def finish(self, new_notices: Sequence[Notice] = ()) -> None:
+        """`new_notices`: the notices the new cases belong to, when they are new too (written with them)."""
         uow, fx = self.uow, self._fx
-        await uow.cases.insert_many(list(self._new.values()))
+        await uow.cases.insert_many(list(self._new.values()), new_notices)
         changed = list(self._changed.values())
         if changed and await uow.cases.save_many(changed) != len(changed):
             raise Conflict("The case was changed by someone else at the same time; reload it and try again.",

@@ -192,8 +192,7 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
         uow.outbox.add("notice.received", {"notice_id": str(notice.id), "case_count": len(new_cases)},
                        ordering_key=str(notice.id))
 
-    await uow.notices.insert_many(notices)
-    await work.finish()
+    await work.finish(new_notices=notices)
     uow.idempotency.put_many(SUBMIT_OPERATION, to_remember)
     return [results[i] for i in range(len(items))]
 
