@@ -82,6 +82,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of every PostgreSQL server process on this machine (backends, WAL writer, ...)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        if name.startswith("postgres") or name.startswith("postmaster"):
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def run_wrk(url: str, script: Path, *, seconds: int, connections: int) -> float:
     """Requests/s from wrk (bounded, loopback); any non-success answer fails the run."""
     out = subprocess.run([require_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
@@ -107,12 +122,14 @@ def main() -> None:
         scripts = Path(tempfile.mkdtemp())
 
         cpu_ms: dict[int, list[float]] = {}
+        pg_ms: dict[int, list[float]] = {}
 
         def run(port: int, seconds: int, pid: int) -> float:
             script = lua_script(scripts, key, variables, with_key=not args.no_key)
-            before = cpu_seconds(pid)
+            before, pg_before = cpu_seconds(pid), postgres_cpu_seconds()
             rps = run_wrk(f"http://127.0.0.1:{port}/graphql", script, seconds=seconds, connections=args.connections)
             cpu_ms.setdefault(port, []).append((cpu_seconds(pid) - before) * 1000 / (rps * seconds))
+            pg_ms.setdefault(port, []).append((postgres_cpu_seconds() - pg_before) * 1000 / (rps * seconds))
             return rps
 
         gql_port, bare_port = free_port(), free_port()
@@ -138,6 +155,8 @@ def main() -> None:
         print(f"ratio GraphQL / bare       : {g / b:8.2%}  (target >= 40%)")
         print(f"server CPU per request     : bare {statistics.median(cpu_ms[bare_port][1:]):.2f} ms,"
               f" GraphQL {statistics.median(cpu_ms[gql_port][1:]):.2f} ms (uvicorn process, user+system)")
+        print(f"PostgreSQL CPU/request     : bare {statistics.median(pg_ms[bare_port][1:]):.2f} ms,"
+              f" GraphQL {statistics.median(pg_ms[gql_port][1:]):.2f} ms (all postgres processes)")
         print(f"notices stored             : {count:8d}  (distinct notices, all through both endpoints)")
     finally:
         stack.close()

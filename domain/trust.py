@@ -142,6 +142,11 @@ class NotifierRecord:
         }
 
 
+# The notifier record's figures the abuse and trust rules read (`decided` is accepted + rejected). A
+# transaction that moves none of them (a notice received, cases opened) cannot help cross a threshold.
+NOTIFIER_RULE_INPUTS = frozenset({"accepted", "rejected", "unfounded", "successful_declarations"})
+
+
 def abusive_notifier(
     policy: AbusiveNotifierPolicy, record: NotifierRecord, history: Sequence[RestrictionRecord], now: datetime
 ) -> Escalation:

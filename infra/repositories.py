@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +27,7 @@ from domain.reference import (
     VerificationStatus,
 )
 from domain.tenancy import ApiKey, Role, Tenant, TenantMode
+from infra.trust_repositories import TrustRepo
 from infra.write_batch import WriteBatch
 
 
@@ -403,49 +404,42 @@ class ProcessedMessageRepo(_Repo):
 
 
 class IntakeRepo(_Repo):
-    """Notice intake's reads in one round trip (a single notice is read-bound: nine statements before)."""
+    """Notice intake's reads in one round trip (nine statements before)."""
+
+    def __init__(self, conn: asyncpg.Connection, tenant_id: UUID, trust: TrustRepo) -> None:
+        super().__init__(conn, tenant_id)
+        self.trust = trust
 
     async def references(
         self, operation: str, keys: Sequence[str], party_ids: Sequence[UUID], right_ids: Sequence[UUID],
-        listing_ids: Sequence[UUID], listing_external_ids: Sequence[str], now: datetime,
+        listing_ids: Sequence[UUID], listing_external_ids: Sequence[str], now: datetime, records_since: date,
     ) -> Any:
+        """The parties' standing (trust, restrictions, notifier records since `records_since`) also goes to
+        the transaction's TrustRepo, where the account rules look first."""
         from domain.ports import IntakeReferences
-        from infra.trust_repositories import RESTRICTIONS_OF, restrictions_by_party
+        from infra.trust_repositories import restrictions_by_party
 
-        # Whole-row arrays of tables without json columns decode by column name (asyncpg composite codecs);
-        # json inside an anonymous row arrives in binary form, so it is sent as text.
+        # A PL/pgSQL function for its cached generic plan (migration 0010). Arrays of table rows (no json
+        # columns) and of composite types decode by field name.
         row = await self.conn.fetchrow(
-            "SELECT"
-            " array(SELECT row(k.key, k.request_hash, k.result::text) FROM idempotency_keys k"
-            "   WHERE k.operation = $1 AND k.key = any($2::text[])) AS replays,"
-            " array(SELECT p FROM parties p WHERE p.id = any($3::uuid[])) AS parties,"
-            " array(SELECT row(d.party_id, d.legal_name IS NOT NULL AND d.legal_name <> '', d.email IS NOT NULL,"
-            "   d.address IS NOT NULL, d.phone IS NOT NULL) FROM party_personal_data d"
-            "   WHERE d.party_id = any($3::uuid[])) AS contacts,"
-            f" {RESTRICTIONS_OF.format(party_ids='$3')} AS restrictions,"
-            " array(SELECT i FROM ip_rights i WHERE i.id = any($4::uuid[])) AS rights,"
-            " array(SELECT l FROM listings l WHERE l.id = any($5::uuid[])) AS by_id,"
-            " array(SELECT l FROM listings l WHERE l.external_id = any($6::text[])) AS by_external_id,"
-            " array(SELECT row(m.id, m.display_name) FROM parties m WHERE m.id IN (SELECT l.merchant_id FROM listings l"
-            "   WHERE l.id = any($5::uuid[]) OR l.external_id = any($6::text[]))) AS merchants,"
-            " array(SELECT row(c.listing_id, c.measure_type) FROM override_cooloffs c WHERE c.until > $7"
-            "   AND (c.listing_id = any($5::uuid[])"
-            "     OR c.listing_id IN (SELECT l.id FROM listings l WHERE l.external_id = any($6::text[])))) AS cooling",
+            "SELECT * FROM intake_references($1, $2, $3, $4, $5, $6, $7, $8)",
             operation, list(keys), list(party_ids), list(right_ids), list(listing_ids), list(listing_external_ids),
-            now,
+            now, records_since,
         )
         parties = row["parties"]
+        trusted = {p["id"]: p["trusted_since"] for p in parties}
+        self.trust.remember(list(party_ids), trusted, row["restrictions"], row["records"], records_since)
         return IntakeReferences(
-            replays={key: (bytes(digest), orjson.loads(result)) for key, digest, result in row["replays"]},
+            replays={r["key"]: (bytes(r["request_hash"]), orjson.loads(r["result"])) for r in row["replays"]},
             parties={p["id"]: party_from_row(p) for p in parties},
-            merchant_names=dict(row["merchants"]),
-            contacts={c[0]: c[1:] for c in row["contacts"]},
-            trusted_since={p["id"]: p["trusted_since"] for p in parties},
+            merchant_names={m["id"]: m["display_name"] for m in row["merchants"]},
+            contacts={c["party_id"]: (c["legal_name"], c["email"], c["address"], c["phone"]) for c in row["contacts"]},
+            trusted_since=trusted,
             restrictions=restrictions_by_party(party_ids, row["restrictions"]),
             rights={r["id"]: right_from_row(r) for r in row["rights"]},
             listings_by_id={x["id"]: listing_from_row(x) for x in row["by_id"]},
             listings_by_external_id={x["external_id"]: listing_from_row(x) for x in row["by_external_id"]},
-            cooling={(c[0], c[1]) for c in row["cooling"]},
+            cooling={(c["listing_id"], c["measure_type"]) for c in row["cooling"]},
         )
 
 

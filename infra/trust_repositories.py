@@ -13,17 +13,12 @@ import asyncpg
 from domain.trust import NotifierRecord, RestrictionKind, RestrictionReason, RestrictionRecord, Strike
 from infra.write_batch import WriteBatch
 
-# An account_restrictions read for a set of parties, as an array of rows (see `restrictions_by_party`).
-RESTRICTIONS_OF = (
-    "array(SELECT row(r.party_id, r.id, r.kind, r.reason, r.starts_at, r.ends_at, r.ended_at)"
-    " FROM account_restrictions r WHERE r.party_id = any({party_ids}::uuid[]) ORDER BY r.starts_at)"
-)
-
 
 def restrictions_by_party(
     party_ids: Iterable[UUID], rows: Iterable[tuple[Any, ...]]
 ) -> dict[UUID, list[tuple[UUID, RestrictionRecord]]]:
-    """Every asked-for party gets a list (empty when it has no restriction), oldest first."""
+    """Every asked-for party gets a list (empty when it has no restriction), oldest first; `rows` are
+    party_restriction values (migration 0010) in their field order."""
     out: dict[UUID, list[tuple[UUID, RestrictionRecord]]] = {p: [] for p in party_ids}
     for party_id, restriction_id, kind, reason, starts_at, ends_at, ended_at in rows:
         out.setdefault(party_id, []).append(
@@ -50,16 +45,20 @@ class TrustRepo:
     async def lock_parties(self, party_ids: Iterable[UUID], records_since: date | None = None) -> None:
         """Account rules for these parties run one transaction at a time (lock held until commit): two
         transactions adding strikes for one merchant at once could otherwise both miss, or both make, the
-        escalation. Their trust and restrictions are read again once the lock is held (in a statement of its
-        own: one that also waited for the lock would see the rows as they were before the wait), with their
-        notifier records since `records_since` when given."""
+        escalation. Their trust and restrictions are read again once the lock is held (by queries that start
+        after the wait, inside party_standing), with their notifier records since `records_since` if given."""
         ids = sorted(set(party_ids))
-        if not ids:
-            return
-        await self.conn.execute(  # in id order (volatile functions run after ORDER BY): no lock-order deadlock
-            "SELECT pg_advisory_xact_lock(hashtextextended($1::text || p::text, 0))"
-            " FROM unnest($2::uuid[]) AS p ORDER BY p", str(self.tenant_id), ids)
-        await self._load(ids, records_since)
+        if ids:
+            await self._load(ids, records_since, take_locks=True)
+
+    async def read_parties(self, party_ids: Iterable[UUID], records_since: date | None = None) -> None:
+        """As `lock_parties` without the locks, for what this transaction has not read yet: a first look for
+        rules that only act when it shows a change."""
+        ids = sorted(p for p in set(party_ids) if not (
+            p in self._restrictions and p in self._trusted
+            and (records_since is None or (p, records_since) in self._records)))
+        if ids:
+            await self._load(ids, records_since)
 
     # -- notifier record -------------------------------------------------------------------------
 
@@ -170,24 +169,28 @@ class TrustRepo:
             await self._load([party_id])
         return list(self._restrictions.get(party_id, ()))
 
-    async def _load(self, party_ids: Sequence[UUID], records_since: date | None = None) -> None:
+    async def _load(self, party_ids: Sequence[UUID], records_since: date | None = None, *,
+                    take_locks: bool = False) -> None:
         """Trust, restrictions and (optionally) stored notifier records of these parties, in one round trip
-        (kept for the transaction; the writes below keep them current)."""
+        (kept for the transaction; the writes below keep them current). party_standing: migration 0010."""
         row = await self.conn.fetchrow(
-            "SELECT array(SELECT row(p.id, p.trusted_since) FROM parties p WHERE p.id = any($1::uuid[])) AS trusted,"
-            f" {RESTRICTIONS_OF.format(party_ids='$1')} AS restrictions,"
-            " array(SELECT row(d.party_id, " + ", ".join(f"sum(d.{f})::int" for f in NOTIFIER_FIELDS) + ")"
-            "   FROM notifier_days d WHERE $2::date IS NOT NULL AND d.party_id = any($1::uuid[]) AND d.day > $2"
-            "   GROUP BY d.party_id) AS records",
-            list(party_ids),
+            "SELECT * FROM party_standing($1, $2, $3, $4)", self.tenant_id, list(party_ids), take_locks,
             records_since,
         )
-        self._trusted.update(dict(row["trusted"]))
-        self._restrictions.update(restrictions_by_party(party_ids, row["restrictions"]))
+        self.remember(party_ids, {t["id"]: t["trusted_since"] for t in row["trusted"]}, row["restrictions"],
+                      row["records"], records_since)
+
+    def remember(self, party_ids: Sequence[UUID], trusted: Mapping[UUID, datetime | None],
+                 restrictions: Iterable[Any], records: Iterable[Any], records_since: date | None) -> None:
+        """Standing read elsewhere in this transaction (notice intake reads its filers' with everything else):
+        restriction and notifier_totals rows as party_standing returns them (migration 0010)."""
+        self._trusted.update(trusted)
+        self._restrictions.update(restrictions_by_party(party_ids, restrictions))
         if records_since is not None:
             zero = (0,) * len(NOTIFIER_FIELDS)
             self._records.update({(p, records_since): zero for p in party_ids})
-            self._records.update({(r[0], records_since): tuple(r[1:]) for r in row["records"]})
+            self._records.update({(r["party_id"], records_since): tuple(r[f] for f in NOTIFIER_FIELDS)
+                                  for r in records})
 
     async def add_restriction(
         self, restriction_id: UUID, party_id: UUID, record: RestrictionRecord, counts: Mapping[str, Any]

@@ -19,6 +19,7 @@ from domain.trust import (
     RestrictionKind,
     RestrictionReason,
     RestrictionRecord,
+    TrustChange,
     abusive_notifier,
     repeat_infringer,
     trust,
@@ -34,13 +35,29 @@ class Restricted(DomainError):
 
 
 async def apply_account_rules(
-    uow: UnitOfWork, in_force: PolicyInForce, merchants: Iterable[UUID], notifiers: Iterable[UUID], now: datetime
+    uow: UnitOfWork, in_force: PolicyInForce, merchants: Iterable[UUID], notifiers: Iterable[UUID], now: datetime,
+    quiet_notifiers: Iterable[UUID] = (),
 ) -> None:
+    """Escalate merchants and notifiers whose figures this transaction moved (under their locks, decision 0011).
+
+    `quiet_notifiers`: notifiers this transaction counted without moving any figure their rules read
+    (NOTIFIER_RULE_INPUTS; e.g. a notice received). Their rules are looked at without a lock first and locked
+    only if that look shows a change: a transaction that moves no input cannot help two transactions both miss
+    a threshold, and a change it sees is made under the lock after a fresh read, as for the others. Notice
+    intake thus takes no lock for its notifier, which would otherwise serialize a busy notifier's notices.
+    """
     policy = in_force.policy.suspension
     merchants, notifiers = set(merchants), set(notifiers)
-    # The notifiers' records for the abuse rule are read with the lock (one round trip).
-    await uow.trust.lock_parties(
-        merchants | notifiers, window_start(now, policy.abusive_notifier.window_days) if notifiers else None)
+    quiet = set(quiet_notifiers) - notifiers - merchants
+    since = window_start(now, policy.abusive_notifier.window_days) if notifiers or quiet else None
+    if quiet:
+        await uow.trust.read_parties(quiet, since)
+        for notifier in sorted(quiet):
+            escalation, change = await _notifier_rules(uow, in_force, notifier, now)
+            if escalation.kind is not None or change.changed:
+                notifiers.add(notifier)
+    # The records for the abuse rule are read with the lock (one round trip).
+    await uow.trust.lock_parties(merchants | notifiers, since if notifiers else None)
     for merchant in sorted(merchants):
         history = [r for _, r in await uow.trust.restrictions(merchant)]
         strikes = await uow.trust.strikes(merchant, now - timedelta(days=policy.repeat_infringer.window_days))
@@ -52,44 +69,48 @@ async def apply_account_rules(
             repeat_infringer(policy.repeat_infringer, strikes, history, now),
             now,
         )
-    trust_policy = in_force.policy.trust
-    for notifier in sorted(set(notifiers)):
-        history = [r for _, r in await uow.trust.restrictions(notifier)]
-        record = await uow.trust.record(notifier, window_start(now, policy.abusive_notifier.window_days))
-        await _escalate(
-            uow,
-            in_force,
-            notifier,
-            RestrictionReason.UNFOUNDED_NOTICES,
-            abusive_notifier(policy.abusive_notifier, record, history, now),
-            now,
-        )
-        if trust_policy.enabled:
-            trust_record = (
-                record
-                if trust_policy.window_days == policy.abusive_notifier.window_days
-                else await uow.trust.record(notifier, window_start(now, trust_policy.window_days))
-            )
-            trusted_now = (await uow.trust.trusted_since([notifier])).get(notifier) is not None
-            change = trust(trust_policy, trust_record, trusted_now, None, now)
-            if trusted_now or change.changed:  # only then can a cool-off after an earlier removal matter
-                removed_at = await uow.trust.trust_removed_at(notifier)
-                change = trust(trust_policy, trust_record, trusted_now, removed_at, now)
-            if change.changed:
-                await uow.trust.set_trusted(notifier, now if change.trusted else None)
-                uow.decisions.record(
-                    DecisionDraft(
-                        subject_type="party",
-                        subject_id=notifier,
-                        kind="notifier.trust",
-                        outcome="trusted" if change.trusted else "untrusted",
-                        actor=f"{AUTOMATED}:{change.rule_id}",
-                        automated=True,
-                        policy_version=in_force.version,
-                        rules=(RuleRecord(change.rule_id, change.trusted, change.inputs),),
-                    )
+    for notifier in sorted(notifiers):
+        escalation, change = await _notifier_rules(uow, in_force, notifier, now)
+        await _escalate(uow, in_force, notifier, RestrictionReason.UNFOUNDED_NOTICES, escalation, now)
+        if change.changed:
+            await uow.trust.set_trusted(notifier, now if change.trusted else None)
+            uow.decisions.record(
+                DecisionDraft(
+                    subject_type="party",
+                    subject_id=notifier,
+                    kind="notifier.trust",
+                    outcome="trusted" if change.trusted else "untrusted",
+                    actor=f"{AUTOMATED}:{change.rule_id}",
+                    automated=True,
+                    policy_version=in_force.version,
+                    rules=(RuleRecord(change.rule_id, change.trusted, change.inputs),),
                 )
-                uow.outbox.add("notifier.trust_changed", {"party_id": str(notifier), "trusted": change.trusted})
+            )
+            uow.outbox.add("notifier.trust_changed", {"party_id": str(notifier), "trusted": change.trusted})
+
+
+async def _notifier_rules(
+    uow: UnitOfWork, in_force: PolicyInForce, notifier: UUID, now: datetime
+) -> tuple[Escalation, TrustChange]:
+    """What the abuse and trust rules decide for a notifier, from what the transaction has read."""
+    policy = in_force.policy.suspension
+    history = [r for _, r in await uow.trust.restrictions(notifier)]
+    record = await uow.trust.record(notifier, window_start(now, policy.abusive_notifier.window_days))
+    escalation = abusive_notifier(policy.abusive_notifier, record, history, now)
+    trust_policy = in_force.policy.trust
+    if not trust_policy.enabled:
+        return escalation, TrustChange(False, False, "trust.rolling_window", {})
+    trust_record = (
+        record
+        if trust_policy.window_days == policy.abusive_notifier.window_days
+        else await uow.trust.record(notifier, window_start(now, trust_policy.window_days))
+    )
+    trusted_now = (await uow.trust.trusted_since([notifier])).get(notifier) is not None
+    change = trust(trust_policy, trust_record, trusted_now, None, now)
+    if trusted_now or change.changed:  # only then can a cool-off after an earlier removal matter
+        removed_at = await uow.trust.trust_removed_at(notifier)
+        change = trust(trust_policy, trust_record, trusted_now, removed_at, now)
+    return escalation, change
 
 
 async def _escalate(

@@ -21,6 +21,7 @@ from domain.policies import PolicyInForce
 from domain.ports import UnitOfWork
 from domain.services.accounts import apply_account_rules
 from domain.services.disclosures import record_case_disclosures
+from domain.trust import NOTIFIER_RULE_INPUTS
 
 OUTCOME_STATES = frozenset({CaseState.REJECTED, CaseState.RESTORED, CaseState.UPHELD, CaseState.SETTLED,
                             CaseState.WITHDRAWN})
@@ -43,7 +44,8 @@ class _Effects:
     strikes: list[UUID] = field(default_factory=list)
     void_strikes: dict[str, list[UUID]] = field(default_factory=lambda: defaultdict(list))
     counts: dict[tuple[UUID, date], Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    notifiers: set[UUID] = field(default_factory=set)
+    notifiers: set[UUID] = field(default_factory=set)  # figures their account rules read moved
+    quiet_notifiers: set[UUID] = field(default_factory=set)  # counted, no rule input moved
     merchants: set[UUID] = field(default_factory=set)
     disclosures: list[tuple[DisclosureKind, UUID, str | None]] = field(default_factory=list)
 
@@ -86,7 +88,7 @@ class CaseWork:
     def count(self, notifier_id: UUID | None, what: str) -> None:
         if notifier_id is not None:
             self._fx.counts[(notifier_id, self.now.date())][what] += 1
-            self._fx.notifiers.add(notifier_id)
+            (self._fx.notifiers if what in NOTIFIER_RULE_INPUTS else self._fx.quiet_notifiers).add(notifier_id)
 
     def void_strikes(self, case_ids: Sequence[UUID], reason: str) -> None:
         self._fx.void_strikes[reason].extend(case_ids)
@@ -262,5 +264,5 @@ class CaseWork:
             if reason in {v.value for v in repeat.voided_by}:
                 fx.merchants.update(await uow.trust.void_strikes(case_ids, reason, self.now))
         await uow.trust.bump({k: dict(v) for k, v in fx.counts.items()})
-        if fx.merchants or fx.notifiers:
-            await apply_account_rules(uow, self.policy, fx.merchants, fx.notifiers, self.now)
+        if fx.merchants or fx.notifiers or fx.quiet_notifiers:
+            await apply_account_rules(uow, self.policy, fx.merchants, fx.notifiers, self.now, fx.quiet_notifiers)

@@ -39,6 +39,7 @@ from domain.services.accounts import notice_refusals
 from domain.services.case_work import CaseWork
 from domain.services.disclosures import notice_facts
 from domain.tenancy import Principal, Role
+from domain.trust import window_start
 
 SUBMITTERS = (Role.INTEGRATION, Role.ADMIN)
 REVIEWERS = (Role.REVIEWER, Role.ADMIN)
@@ -80,7 +81,8 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
         SUBMIT_OPERATION, list(set(keyed.values())),
         list({it.complainant_id for it in items} | {it.agent_id for it in items if it.agent_id}),
         list({it.ip_right_id for it in items}), list({lid for it in items for lid in it.listing_ids}),
-        list({e for it in items for e in it.listing_external_ids}), now)
+        list({e for it in items for e in it.listing_external_ids}), now,
+        window_start(now, policy.suspension.abusive_notifier.window_days))
 
     # Idempotent replays first: a retry gets the original notice back.
     seen_keys: dict[str, int] = {}
