@@ -147,11 +147,15 @@ def reference_encoding(fields: Mapping[str, Any]) -> bytes:
 
 def _has_float(value: Any) -> bool:
     # Only dicts, lists and tuples (and their subclasses) are walked: orjson refuses any other
-    # container (TypeError), and then the reference encoding is used anyway.
+    # container (TypeError), and then the reference encoding is used anyway. Exact type checks first:
+    # nearly every node is a string, an int, a bool or None.
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, float):
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float or isinstance(item, float):
             return True
         if isinstance(item, dict):
             stack.extend(item.values())

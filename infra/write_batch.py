@@ -9,6 +9,7 @@ reads it; the hot rows they touch (a notifier's counters of the day) stay locked
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -56,12 +57,21 @@ class WriteBatch:
 
 def combine(parts: Sequence[tuple[str, Sequence[Any]]], final: str, *final_args: Any) -> tuple[str, list[Any]]:
     """Write-only statements (each numbered from $1) as data-modifying CTEs in front of `final`."""
-    ctes: list[str] = []
     args: list[Any] = list(final_args)
-    for n, (sql, part_args) in enumerate(parts):
-        ctes.append(f"w{n} AS ({_renumber(sql, len(args))})")
+    for _, part_args in parts:
         args.extend(part_args)
-    return f"WITH {', '.join(ctes)} {final}", args
+    return _combined_text(tuple((sql, len(part_args)) for sql, part_args in parts), final, len(final_args)), args
+
+
+@functools.lru_cache(maxsize=256)
+def _combined_text(parts: tuple[tuple[str, int], ...], final: str, offset: int) -> str:
+    """The statement text depends only on which statements, with how many arguments, go out together: a
+    few shapes, each renumbered once (and prepared once per connection by asyncpg)."""
+    ctes: list[str] = []
+    for n, (sql, count) in enumerate(parts):
+        ctes.append(f"w{n} AS ({_renumber(sql, offset)})")
+        offset += count
+    return f"WITH {', '.join(ctes)} {final}"
 
 
 def _renumber(sql: str, offset: int) -> str:
