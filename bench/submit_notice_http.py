@@ -157,6 +157,9 @@ def main() -> None:
               f" GraphQL {statistics.median(cpu_ms[gql_port][1:]):.2f} ms (uvicorn process, user+system)")
         print(f"PostgreSQL CPU/request     : bare {statistics.median(pg_ms[bare_port][1:]):.2f} ms,"
               f" GraphQL {statistics.median(pg_ms[gql_port][1:]):.2f} ms (all postgres processes)")
+        for name, port in (("bare", bare_port), ("GraphQL", gql_port)):
+            print(f"  {name:8s} per round: uvicorn " + " ".join(f"{x:.2f}" for x in cpu_ms[port][1:])
+                  + " | postgres " + " ".join(f"{x:.2f}" for x in pg_ms[port][1:]) + " ms/request")
         print(f"notices stored             : {count:8d}  (distinct notices, all through both endpoints)")
     finally:
         stack.close()

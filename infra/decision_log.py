@@ -17,12 +17,13 @@ from domain.clock import Clock
 from domain.decisions import GENESIS_HASH, Decision, DecisionDraft, chain_hash
 from domain.ids import new_id
 from infra import metrics
-from infra.write_batch import WriteBatch
+from infra.write_batch import WRITTEN, WriteBatch
 
 _tracer = trace.get_tracer("noticehub.decisions")
 
+# Locks the tenant's chain head until COMMIT; after the transaction's staged writes, when sent with them.
 _LOCK_HEAD = (
-    "INSERT INTO decision_chain_heads (tenant_id, seq, hash) VALUES ($1, 0, $2)"
+    f"INSERT INTO decision_chain_heads (tenant_id, seq, hash) SELECT $1, 0, $2 WHERE {WRITTEN}"
     " ON CONFLICT (tenant_id) DO UPDATE SET seq = decision_chain_heads.seq RETURNING seq, hash"
 )
 # The rows and the moved chain head in one statement (the head stays locked until COMMIT either way).
@@ -88,7 +89,7 @@ class DecisionLog:
                 await writes.flush(conn)
             return
         head = (await writes.flush(conn, _LOCK_HEAD, self.tenant_id, GENESIS_HASH) if writes is not None
-                else await conn.fetchrow(_LOCK_HEAD, self.tenant_id, GENESIS_HASH))
+                else await conn.fetchrow(_LOCK_HEAD.replace(WRITTEN, "true"), self.tenant_id, GENESIS_HASH))
         assert head is not None
         seq, prev = int(head["seq"]), bytes(head["hash"])
         rows: list[Decision] = []

@@ -19,6 +19,7 @@ import asyncpg
 from domain.errors import DomainError
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
+WRITTEN = "{WRITTEN}"  # in a final query: true once every staged write has run (see `combine`)
 
 
 class WriteBatch:
@@ -40,11 +41,12 @@ class WriteBatch:
         self, conn: asyncpg.Connection, final: str | None = None, *final_args: Any
     ) -> asyncpg.Record | None:
         """Send the staged writes with `final` as the statement's own query (numbered from $1; e.g. one that
-        locks a row and returns it), and return that query's first row."""
+        locks a row and returns it), and return that query's first row. Where `final` says {WRITTEN} (a
+        condition), the staged writes complete before it runs; see `combine`."""
         parts, conflicts = self._parts, self._conflicts
         self._parts, self._conflicts = [], {}
         if not parts:
-            return await conn.fetchrow(final, *final_args) if final is not None else None
+            return await conn.fetchrow(final.replace(WRITTEN, "true"), *final_args) if final is not None else None
         sql, args = combine(parts, final or "SELECT 1", *final_args)
         try:
             return await conn.fetchrow(sql, *args)
@@ -56,7 +58,12 @@ class WriteBatch:
 
 
 def combine(parts: Sequence[tuple[str, Sequence[Any]]], final: str, *final_args: Any) -> tuple[str, list[Any]]:
-    """Write-only statements (each numbered from $1) as data-modifying CTEs in front of `final`."""
+    """Write-only statements (each numbered from $1) as data-modifying CTEs in front of `final`.
+
+    PostgreSQL runs CTEs the outer query does not read after it, so a row lock the outer query takes would
+    be held while they run. Where `final` has the condition WRITTEN, it is replaced by one that reads every
+    CTE (each returns a row per row written), so they finish first: the decision chain head is locked
+    after the transaction's other rows are written, not before."""
     args: list[Any] = list(final_args)
     for _, part_args in parts:
         args.extend(part_args)
@@ -69,9 +76,10 @@ def _combined_text(parts: tuple[tuple[str, int], ...], final: str, offset: int) 
     few shapes, each renumbered once (and prepared once per connection by asyncpg)."""
     ctes: list[str] = []
     for n, (sql, count) in enumerate(parts):
-        ctes.append(f"w{n} AS ({_renumber(sql, offset)})")
+        ctes.append(f"w{n} AS ({_renumber(sql, offset)} RETURNING 1)")
         offset += count
-    return f"WITH {', '.join(ctes)} {final}"
+    written = " AND ".join(f"(SELECT count(*) FROM w{n}) >= 0" for n in range(len(parts)))
+    return f"WITH {', '.join(ctes)} {final.replace(WRITTEN, written)}"
 
 
 def _renumber(sql: str, offset: int) -> str:
