@@ -107,6 +107,7 @@ async def baselines(tenant_id: UUID) -> dict[str, dict[str, float]]:
     from infra.db import Database, create_pool
     from infra.disclosure_repositories import EXPORT_COLUMNS, DisclosureRepo
     from infra.settings import get_settings
+    from infra.write_batch import WriteBatch
 
     settings = get_settings()
     db = Database(await create_pool(settings, min_size=1, max_size=2), settings)
@@ -126,7 +127,7 @@ async def baselines(tenant_id: UUID) -> dict[str, dict[str, float]]:
             out["copy"] = {"rows": int(status.split()[-1]), "s": time.perf_counter() - t0, "bytes": size}
         async with db.tenant_tx(tenant_id) as conn:
             n, t0 = 0, time.perf_counter()
-            async for rows in DisclosureRepo(conn, tenant_id).export_batches(SINCE, UNTIL):
+            async for rows in DisclosureRepo(conn, tenant_id, WriteBatch()).export_batches(SINCE, UNTIL):
                 n += len(rows)
             out["cursor"] = {"rows": n, "s": time.perf_counter() - t0}
     finally:

@@ -64,6 +64,7 @@ async def run(tenants: list[tuple[UUID, str]], runs: int, rows: int, *, slow_ms:
     from infra.db import Database, create_pool
     from infra.disclosure_repositories import DisclosureRepo
     from infra.settings import get_settings
+    from infra.write_batch import WriteBatch
 
     settings = get_settings()
     db = Database(await create_pool(settings, min_size=2, max_size=4), settings)
@@ -152,7 +153,7 @@ async def run(tenants: list[tuple[UUID, str]], runs: int, rows: int, *, slow_ms:
                 probe = _ExplainConn(conn)
                 args = {"after": None, "kind": None, "right_type": None, "since": None, "until": None, "name": None,
                         **kw}
-                await DisclosureRepo(probe, tenant_id).public_page(
+                await DisclosureRepo(probe, tenant_id, WriteBatch()).public_page(
                     args["after"], 26, args["kind"], args["right_type"], args["since"], args["until"], args["name"])
                 explained.append((title, probe.plan))
         text = "\n\n".join(f"-- {title}\n{plan}" for title, plan in explained)

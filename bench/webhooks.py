@@ -53,7 +53,7 @@ async def setup_tenant(url: str) -> tuple[uuid.UUID, uuid.UUID, str]:
     from domain.tenancy import Principal, Role
     from infra.db import Database, create_pool
     from infra.settings import get_settings
-    from infra.webhook_sender import TargetGuard
+    from infra.target_guard import TargetGuard
 
     get_settings.cache_clear()
     settings = get_settings()
