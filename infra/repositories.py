@@ -354,11 +354,6 @@ class ListingRepo(_Repo):
         rows = await self.conn.fetch(f"SELECT {_LISTING_COLS} FROM listings WHERE id = any($1::uuid[])", list(ids))
         return _in_order(ids, rows, listing_from_row)
 
-    async def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, Listing]:
-        rows = await self.conn.fetch(
-            f"SELECT {_LISTING_COLS} FROM listings WHERE external_id = any($1::text[])", list(external_ids))
-        return {r["external_id"]: listing_from_row(r) for r in rows}
-
     async def page(self, after: UUID | None, first: int, merchant_id: UUID | None) -> list[Listing]:
         rows = await self.conn.fetch(
             f"SELECT {_LISTING_COLS} FROM listings WHERE ($1::uuid IS NULL OR id > $1)"

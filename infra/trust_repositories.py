@@ -296,14 +296,6 @@ class TrustRepo:
                 [(self.tenant_id, *r) for r in rows],
             )
 
-    async def cooling(self, listing_ids: Sequence[UUID], now: datetime) -> set[tuple[UUID, str]]:
-        rows = await self.conn.fetch(
-            "SELECT listing_id, measure_type FROM override_cooloffs WHERE listing_id = any($1::uuid[]) AND until > $2",
-            list(listing_ids),
-            now,
-        )
-        return {(r["listing_id"], r["measure_type"]) for r in rows}
-
     async def add_appeal(self, row: Mapping[str, Any]) -> None:
         await self.conn.execute(
             "INSERT INTO appeals (tenant_id, id, decision_id, case_id, appellant_id, grounds, explanation, evidence,"
