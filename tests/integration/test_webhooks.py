@@ -87,8 +87,9 @@ def allow_local(monkeypatch: pytest.MonkeyPatch) -> None:
 # ----- driving the pipeline ------------------------------------------------------------------------
 
 
-async def pump(db: Any, broker: Any, until: Callable[[], Awaitable[bool]], what: str, seconds: float = 15) -> None:
-    """Run the relay and the scheduler (the worker fixture consumes) until `until()` holds."""
+async def pump(db: Any, broker: Any, until: Callable[[], Awaitable[bool]], what: str, seconds: float = 30) -> None:
+    """Run the relay and the scheduler (the worker fixture consumes) until `until()` holds. The relay takes
+    the oldest rows first, so in a full run this test's events may wait behind earlier tests' backlog."""
     from domain.services.deadlines import DEADLINE_HANDLERS
     from infra.relay import OutboxRelay
     from infra.scheduler import Scheduler
