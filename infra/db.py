@@ -2,7 +2,8 @@
 
 Every tenant transaction switches to the application role and sets the tenant in one statement,
 so row-level security applies even when the login role is a superuser (dev, CI). The unit of work
-buffers outbox messages and writes them, with a NOTIFY for the relay, just before COMMIT.
+buffers outbox messages and other write-only rows and sends them in one statement just before COMMIT
+(decision 0012); a trigger on `outbox` wakes the relay.
 """
 
 from __future__ import annotations
