@@ -21,6 +21,8 @@ from domain.tenancy import Principal, Role
 from tests.e2e.test_preset_flows import _seed
 from tests.e2e.test_trust_flows import STATS, _notice, _publish_changed
 
+MINIMAL_SUBMIT = """mutation($input: SubmitNoticeInput!) { submitNotice(input: $input) {
+  __typename ... on SubmitNoticeSuccess { notice { id } cases { id state } } ... on Error { code message } } }"""
 DECISIONS = """query($id: ID!) { decisions(subjectId: $id, first: 10) { edges { node { kind outcome } } } }"""
 
 
@@ -133,3 +135,30 @@ async def test_a_notice_applies_an_account_rule_change_its_first_look_finds(make
     kinds = [(e["node"]["kind"], e["node"]["outcome"])
              for e in (await s["reviewer"](DECISIONS, {"id": s["holder"]}))["decisions"]["edges"]]
     assert kinds == [("notifier.trust", "trusted")]
+
+
+async def test_a_notice_costs_at_most_eight_statements(make_tenant: Any, spans: Any) -> None:
+    """The budget the submitNotice figure rests on (decision 0012): authentication, BEGIN, the tenant switch,
+    the intake read, notices with cases, staged writes with the chain-head lock, decisions, COMMIT (with a
+    selection that needs no reads of its own, as the benchmark's)."""
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=2)
+
+    async def submit(listing: str) -> None:
+        result = (await s["integration"](MINIMAL_SUBMIT, {"input": {
+            "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
+            "listingExternalIds": [listing], "idempotencyKey": listing,
+            "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/c.pdf"},
+                         {"kind": "test_purchase", "uri": "https://e.example/t.pdf"}],
+            "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]
+        assert result["__typename"] == "SubmitNoticeSuccess", result
+
+    await submit(s["listings"][0])  # warm: a connection's first request may introspect types
+    spans.clear()
+    await submit(s["listings"][1])
+    finished = spans.get_finished_spans()
+    [request] = [sp for sp in finished if sp.name == "POST /graphql"]
+    statements = [(sp.attributes or {}).get("db.statement", "")[:60] for sp in finished
+                  if sp.context.trace_id == request.context.trace_id
+                  and (sp.attributes or {}).get("db.system") == "postgresql"]
+    assert 5 <= len(statements) <= 8, statements
