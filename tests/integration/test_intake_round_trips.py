@@ -6,6 +6,7 @@ figures a notice does not move."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -162,3 +163,42 @@ async def test_a_notice_costs_at_most_eight_statements(make_tenant: Any, spans: 
                   if sp.context.trace_id == request.context.trace_id
                   and (sp.attributes or {}).get("db.system") == "postgresql"]
     assert 5 <= len(statements) <= 8, statements
+
+
+async def test_intake_reads_the_rows_it_looks_up_not_the_tenants_history(make_tenant: Any, db: Any) -> None:
+    """A tenant with a long history (here written in the same transaction, so no statistics have seen it, as
+    for a new tenant growing) costs intake no more than an empty one: every key is one index probe (0011)."""
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=2)
+    tenant_id = await tenant.tenant_id(db)
+    holder = _uuid(s["holder"])
+    async with db.uow(tenant_id) as uow:
+        conn = uow.conn
+        merchant = await conn.fetchval("SELECT merchant_id FROM listings WHERE external_id = $1", s["listings"][0])
+        await conn.execute(
+            "INSERT INTO idempotency_keys (tenant_id, operation, key, request_hash, result)"
+            " SELECT $1, 'submitNotice', 'old-' || n, '\\x00', '{}' FROM generate_series(1, 3000) AS n", tenant_id)
+        await conn.execute(
+            "INSERT INTO listings (tenant_id, id, external_id, url, merchant_id, title)"
+            " SELECT $1, gen_random_uuid(), 'old-' || n, 'https://m.example/old', $2, 'Old' FROM generate_series(1, 3000) n",
+            tenant_id, merchant)
+        await conn.execute(
+            "INSERT INTO notifier_days (tenant_id, party_id, day, notices)"
+            " SELECT $1, gen_random_uuid(), current_date - (n % 20), 1 FROM generate_series(1, 3000) AS n", tenant_id)
+        stats = ("SELECT relname, seq_scan, seq_tup_read, idx_tup_fetch FROM pg_stat_xact_user_tables"
+                 " WHERE relname IN ('idempotency_keys', 'listings', 'notifier_days', 'parties')")
+        before = {r["relname"]: r for r in await conn.fetch(stats)}
+        now = uow.clock.now()
+        refs = await uow.intake.references(
+            "submitNotice", ["old-7", "new-1"], [holder], [_uuid(s["right"])], [], s["listings"], now,
+            (now - timedelta(days=30)).date())
+        after = {r["relname"]: r for r in await conn.fetch(stats)}
+    assert set(refs.replays) == {"old-7"}
+    assert set(refs.listings_by_external_id) == set(s["listings"])
+    assert set(refs.merchant_names) == {merchant}
+    fetched = {t: after[t]["idx_tup_fetch"] - before[t]["idx_tup_fetch"] for t in after}
+    assert fetched["idempotency_keys"] <= 1, fetched  # the one stored key asked for, not the 3,000
+    assert fetched["listings"] <= 2, fetched
+    assert fetched["notifier_days"] == 0, fetched  # the holder has no days; 3,000 other notifiers' days untouched
+    assert fetched["parties"] <= 2, fetched
+    assert all(after[t]["seq_tup_read"] == before[t]["seq_tup_read"] for t in after)
