@@ -207,7 +207,10 @@ class CaseWork:
             fx.cancel[DECLARATION_DEADLINE].append(case.id)
         elif effect is Effect.START_WINDOW:
             assert window is not None, "START_WINDOW needs the computed window"
-            if window.ends_at > now:  # a window that is already over (no-window policies) needs no timer
+            # Every real window gets its timer, one already over too (a late delivery receipt, a DMCA
+            # counter-notice reviewed after its window): it fires on the scheduler's next pass. Only the
+            # empty window of a no-window policy, expired in the same transaction, has none.
+            if window.ends_at > window.starts_at:
                 fx.schedule.append((WINDOW_END, case.id, window.ends_at, {"explanation": list(window.explanation)}))
         elif effect is Effect.CANCEL_WINDOW:
             fx.cancel[WINDOW_END].append(case.id)
