@@ -46,6 +46,9 @@ notice_to_action = _meter.create_histogram(
 deadline_lag = _meter.create_histogram(
     "noticehub.deadline.lag", unit="s", description="How late a durable deadline fired after its due time.",
     explicit_bucket_boundaries_advisory=[0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600])
+deadline_failures = _meter.create_counter(
+    "noticehub.deadline.failures", unit="1",
+    description="Deadline handler failures by kind; final=true when the deadline was set aside as failed.")
 outbox_relay_age = _meter.create_histogram(
     "noticehub.outbox.relay_age", unit="s", description="Time from an outbox row's commit to its relay to the broker.",
     explicit_bucket_boundaries_advisory=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60])
@@ -112,6 +115,10 @@ def observe_notice_to_action(seconds: float, stage: str) -> None:
 
 def observe_deadline_lag(kind: str, seconds: float) -> None:
     deadline_lag.record(max(0.0, seconds), {"kind": kind})
+
+
+def record_deadline_failure(kind: str, final: bool) -> None:
+    deadline_failures.add(1, {"kind": kind, "final": final})
 
 
 def observe_outbox_relayed(created: Iterable[datetime], now: datetime) -> None:

@@ -2,7 +2,9 @@
 
 A deadline is due when its due time has passed on its tenant's clock (the sandbox test clock for
 sandbox tenants). Workers being down only delays a deadline; claiming and marking it fired happen
-in the handler's transaction, so none fires twice.
+in the handler's transaction, so none fires twice. A batch whose handler raises is split until the
+deadline that fails is alone; that one is retried later with backoff, and set aside as `failed` after
+MAX_ATTEMPTS, so one bad row neither stops the scheduler nor holds up the deadlines claimed with it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ WHERE d.status = 'pending'
   AND d.due_at <= now() + (SELECT coalesce(max(clock_offset), '0') FROM tenants)
   AND d.due_at <= now() + t.clock_offset
   AND d.id <> ALL($2::uuid[])
+  AND (d.retry_at IS NULL OR d.retry_at <= now())
 ORDER BY d.due_at LIMIT $1
 """
 _CLAIM = """
@@ -42,6 +45,17 @@ WHERE id = any($1::uuid[]) AND status = 'pending'
   AND id IN (SELECT id FROM deadlines WHERE id = any($1::uuid[]) AND status = 'pending' FOR UPDATE SKIP LOCKED)
 RETURNING id, kind, subject_id, due_at, payload, trace_context
 """
+MAX_ATTEMPTS = 10  # retried after 1, 2, 4 ... minutes (at most 6 hours): about 8.5 hours in all
+_FAILED = """
+UPDATE deadlines SET attempts = attempts + 1, last_error = $2,
+  status = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE status END,
+  retry_at = now() + least(interval '1 minute' * power(2, attempts), interval '6 hours')
+WHERE id = $1 AND status = 'pending'
+RETURNING kind, attempts, status
+"""
+# Losing the database retries the whole pass; any other error is the batch's own.
+_CONNECTION_TROUBLE = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+                       asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError)
 
 
 class Scheduler:
@@ -73,7 +87,7 @@ class Scheduler:
                 by_tenant[r["tenant_id"]].append(r["id"])
             fired = 0
             for tenant_id, ids in by_tenant.items():
-                fired += await self._fire_for_tenant(tenant_id, ids)
+                fired += await self._fire_isolating_failures(tenant_id, ids)
             return fired
         finally:
             self._in_flight.difference_update(found)
@@ -87,6 +101,30 @@ class Scheduler:
             return total
 
         return sum(await asyncio.gather(*(passes() for _ in range(self.concurrency))))
+
+    async def _fire_isolating_failures(self, tenant_id: UUID, ids: list[UUID]) -> int:
+        """Fire a tenant's batch; if it fails, fire its halves apart until the failing deadline is alone."""
+        try:
+            return await self._fire_for_tenant(tenant_id, ids)
+        except _CONNECTION_TROUBLE:
+            raise
+        except Exception as exc:
+            if len(ids) > 1:
+                half = len(ids) // 2
+                return (await self._fire_isolating_failures(tenant_id, ids[:half])
+                        + await self._fire_isolating_failures(tenant_id, ids[half:]))
+            await self._record_failure(tenant_id, ids[0], exc)
+            return 0
+
+    async def _record_failure(self, tenant_id: UUID, deadline_id: UUID, exc: Exception) -> None:
+        async with self.db.uow(tenant_id) as uow:
+            row = await uow.conn.fetchrow(_FAILED, deadline_id, f"{type(exc).__name__}: {exc}"[:2000], MAX_ATTEMPTS)
+        if row is None:  # fired or cancelled meanwhile
+            return
+        final = row["status"] == "failed"
+        metrics.record_deadline_failure(row["kind"], final)
+        log.error("deadline %s (%s) of tenant %s failed (attempt %d%s)", deadline_id, row["kind"], tenant_id,
+                  row["attempts"], ", set aside as failed" if final else ", will retry", exc_info=exc)
 
     async def _fire_for_tenant(self, tenant_id: UUID, ids: list[UUID]) -> int:
         async with self.db.uow(tenant_id) as uow:
@@ -127,8 +165,8 @@ class Scheduler:
             self._wake.clear()  # before the claim, so a NOTIFY during the pass is not lost
             try:
                 fired = await self.run_once()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("scheduler pass failed, retrying: %s", exc)
+            except Exception:  # a pass that fails is tried again; the scheduler keeps running
+                log.warning("scheduler pass failed, retrying", exc_info=True)
                 fired = 0
             if fired >= self.batch_size:
                 continue
