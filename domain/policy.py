@@ -385,10 +385,11 @@ class DeclarationWindow(_Model):
 class DeclarationsPolicy(_Model):
     """Non-infringement declarations / counter-notices / DSA internal complaints.
 
-    `window` null means there is no waiting window: the declaration is decided on its merits
-    (DSA Art 20) and, once accepted, the measures are lifted at once (if `restore_automatically`)
-    or by a reviewer. With a window, an accepted declaration is forwarded and measures stay until
-    the window ends without an action proof."""
+    `window` null means there is no waiting window: the declaration is decided on its merits by a
+    reviewer (DSA Art 20) and, once accepted, the measures are lifted at once. With a window, an
+    accepted declaration is forwarded and measures stay until the window ends without an action
+    proof, when they are lifted. `restore_automatically` must stay true: the restoring is the law's
+    (ECL 43, DMCA 512(g)), and without a window the reviewer's acceptance is the decision to restore."""
 
     allowed: bool = True
     required_fields: UniqueTuple[DeclarationField] = ()
@@ -404,15 +405,16 @@ class DeclarationsPolicy(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> DeclarationsPolicy:
+        problems: list[tuple[str, str]] = []
         if self.allowed and self.window is None and not self.review_required:
-            _raise_rules(
-                [
-                    (
-                        "review_required",
-                        "without a waiting window a declaration is decided on its merits by review",
-                    )
-                ]
-            )
+            problems.append(
+                ("review_required", "without a waiting window a declaration is decided on its merits by review"))
+        if not self.restore_automatically:
+            problems.append(("restore_automatically", "measures are lifted when a window ends without an action proof "
+                             "(ECL 43, DMCA 512(g)) or when a reviewer accepts a declaration with no window; "
+                             "there is no manual restore step"))
+        if problems:
+            _raise_rules(problems)
         return self
 
 

@@ -277,6 +277,14 @@ def test_no_window_means_review_on_the_merits() -> None:
     }
 
 
+@pytest.mark.parametrize("name", ["cn-ecl", "eu-dsa", "us-dmca"])
+def test_restoring_is_not_optional(name: str) -> None:
+    """The setting did nothing when false; now it says so instead of being ignored."""
+    assert problems_of(doc(name, regime="custom", declarations__restore_automatically=False)) == {
+        "declarations.restore_automatically": "inconsistent"
+    }
+
+
 def test_dsa_regime_minimums_are_all_reported() -> None:
     document = doc("eu-dsa", declarations__review_required=True)
     document["suspension"]["appeals"]["window_days"] = 90
