@@ -146,19 +146,31 @@ async def _accept(uow: UnitOfWork, in_force: PolicyInForce, declaration: Declara
     if window_rule is None or immediate:
         # No waiting window (DSA: decided on the merits; CN copyright Art 17: restore at once).
         why = "immediate restore for this right type" if immediate else "the policy has no waiting window"
+        no_window = [RuleRecord("declarations.immediate_restore" if immediate else "declarations.window", True,
+                                {"window": None, "accepted_at": now.isoformat()})]
         for case in declared:
             case = work.transition(case, CaseEvent.DELIVER_DECLARATION, window=Window(now, now, now, now.date(), ()),
-                                   automated=True, actor=f"{AUTOMATED}:declarations.window", reason_text=why)
+                                   automated=True, actor=f"{AUTOMATED}:declarations.window", reason_text=why,
+                                   rules=no_window)
             work.close_if_ended(work.transition(case, CaseEvent.WINDOW_EXPIRED, automated=True,
-                                                actor=f"{AUTOMATED}:declarations.window", reason_text=why))
+                                                actor=f"{AUTOMATED}:declarations.window", reason_text=why,
+                                                rules=no_window))
     elif window_rule.starts_on is WindowStart.RECEIVED:
         # DMCA 512(g): the clock runs from the provider's receipt of the counter-notice.
         window = await _window(uow, in_force, declaration.received_at)
         for case in declared:
             work.transition(case, CaseEvent.DELIVER_DECLARATION, window=window, automated=True,
                             actor=f"{AUTOMATED}:declarations.window.starts_on",
-                            reason_text="The window runs from receipt of the declaration.")
+                            reason_text="The window runs from receipt of the declaration.",
+                            rules=[_window_rule("received_at", declaration.received_at, window)])
     await work.finish()
+
+
+def _window_rule(start_event: str, start: datetime, window: Window) -> RuleRecord:
+    """How the window was computed, as the decision's rule input (it is what a restore rests on)."""
+    return RuleRecord("declarations.window", True, {
+        start_event: start.isoformat(), "earliest_end_at": window.earliest_end_at.isoformat(),
+        "ends_at": window.ends_at.isoformat(), "explanation": list(window.explanation)})
 
 
 async def _window(uow: UnitOfWork, in_force: PolicyInForce, start: datetime) -> Window:
@@ -193,9 +205,7 @@ async def confirm_delivery(uow: UnitOfWork, principal: Principal, declaration_id
     work = CaseWork(uow, in_force, principal.actor, automated=principal.actor.startswith(f"{AUTOMATED}:"))
     for case in cases:
         work.transition(case, CaseEvent.DELIVER_DECLARATION, window=window,
-                        rules=[RuleRecord("declarations.window", True,
-                                          {"delivered_at": at.isoformat(), "ends_at": window.ends_at.isoformat(),
-                                           "explanation": list(window.explanation)})])
+                        rules=[_window_rule("delivered_at", at, window)])
     await work.finish()
     return await _declaration(uow, declaration_id)
 

@@ -59,6 +59,8 @@ async def test_a_counter_notice_reviewed_after_its_dmca_window_restores_at_once(
     reviewed = await s["reviewer"](REVIEW_DECLARATION, {"input": {"declarationId": declaration_id, "accept": True}})
     [case] = reviewed["reviewDeclaration"]["declaration"]["cases"]
     assert datetime.fromisoformat(case["window"]["endsAt"]) < now
+    started = case["timeline"][-1]  # the window's start records how it was computed
+    assert (started["outcome"], [r["ruleId"] for r in started["rules"]]) == ("waiting", ["declarations.window"])
     await _restored_on_next_pass(s, db, case)
 
 

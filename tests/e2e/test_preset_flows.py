@@ -244,5 +244,6 @@ async def test_eu_dsa_accepted_complaint_restores_at_once(make_tenant: Any, db: 
     [closed] = reviewed["reviewDeclaration"]["declaration"]["cases"]
     assert closed["state"] == "CLOSED"
     assert [d["outcome"] for d in closed["timeline"][-3:]] == ["waiting", "restored", "closed"]
+    assert [[r["ruleId"] for r in d["rules"]] for d in closed["timeline"][-3:-1]] == [["declarations.window"]] * 2
     assert closed["measures"][0]["status"] == "LIFTED"
     await _check_chain_and_outbox(owner_conn, tenant, db, {"measure.lifted", "declaration.forwarded"})
