@@ -26,6 +26,7 @@ from domain.policies import PolicyInForce
 from domain.policy import WindowStart
 from domain.policy_eval import evaluate_declaration
 from domain.ports import UnitOfWork
+from domain.problem_paths import DECLARATION_INPUT_PATHS, as_input_problems
 from domain.services.case_work import CaseWork
 from domain.services.notices import REVIEWERS, SUBMITTERS
 from domain.tenancy import Principal
@@ -73,7 +74,7 @@ async def submit_declaration(uow: UnitOfWork, principal: Principal, data: Declar
         frozenset(e.kind for e in data.evidence), right_type=right.type.value if right else None,
     )
     if assessment.outcome != "accept_for_review":
-        raise PolicyViolation.from_problems(assessment.problems)
+        raise PolicyViolation.from_problems(as_input_problems(assessment.problems, DECLARATION_INPUT_PATHS))
     now = uow.clock.now()
     declaration = Declaration(
         id=new_id(), merchant_id=merchant_id, grounds=data.grounds, explanation=data.explanation,

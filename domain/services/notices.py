@@ -34,6 +34,7 @@ from domain.notices import (
 from domain.policy import MeasureType
 from domain.policy_eval import NoticeFacts, compile_policy, evaluate_notice
 from domain.ports import UnitOfWork
+from domain.problem_paths import NOTICE_INPUT_PATHS, as_input_problems
 from domain.reference import IpRight, Listing, Party, PartyKind, check_batch_size
 from domain.services.accounts import notice_refusals
 from domain.services.case_work import CaseWork
@@ -139,11 +140,12 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
             has_agent=it.agent_id is not None, agent_authorized=agent_authorized, notifier_trusted=trusted,
         )
         assessment = evaluate_notice(compiled, facts)
+        problems = as_input_problems(assessment.problems, NOTICE_INPUT_PATHS) if assessment.problems else []
         if assessment.outcome == "reject":
-            results[i] = NoticeResult(i, error=PolicyViolation.from_problems(assessment.problems))
+            results[i] = NoticeResult(i, error=PolicyViolation.from_problems(problems))
             continue
         if assessment.outcome == "incomplete" and not policy.notices.clarification.allowed:
-            results[i] = NoticeResult(i, error=InvalidInput.from_problems(assessment.problems))
+            results[i] = NoticeResult(i, error=InvalidInput.from_problems(problems))
             continue
         notice = Notice(
             id=new_id(), complainant_id=it.complainant_id, agent_id=it.agent_id, ip_right_id=it.ip_right_id,
@@ -154,7 +156,7 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
         notices.append(notice)
         work.count(filer, "notices")
         rules = _rules(assessment.hits)
-        reasons = [Reason(p.code, f"{p.field}: {p.message}") for p in assessment.problems]
+        reasons = [Reason(p.code, f"{p.field}: {p.message}") for p in problems]
         due = now + timedelta(hours=assessment.review_due_hours) if assessment.review_due_hours else None
         new_cases: list[Case] = []
         for listing in listings:
@@ -349,7 +351,7 @@ async def clarify_notice(uow: UnitOfWork, principal: Principal, notice_id: UUID,
     )
     assessment = evaluate_notice(in_force.policy, facts)
     if assessment.outcome in ("reject", "incomplete"):
-        raise PolicyViolation.from_problems(assessment.problems)
+        raise PolicyViolation.from_problems(as_input_problems(assessment.problems, NOTICE_INPUT_PATHS))
     await uow.notices.update_content(merged)
     work = CaseWork(uow, in_force, principal.actor)
     due = work.now + timedelta(hours=assessment.review_due_hours)
