@@ -36,8 +36,8 @@ DeclarationStatus = strawberry.enum(nd.DeclarationStatus, name="DeclarationStatu
 DeclarationGround = strawberry.enum(nd.DeclarationGround, name="DeclarationGround")
 ProofKind = strawberry.enum(nd.ProofKind, name="ProofKind")
 
-_SUBJECT_TYPES = {"case": "Case", "declaration": "Declaration", "policy_version": "PolicyVersion",
-                  "notice": "Notice", "ip_right": "IpRight"}
+_SUBJECT_TYPES = {"case": "Case", "measure": "Measure", "declaration": "Declaration",
+                  "policy_version": "PolicyVersion", "notice": "Notice", "ip_right": "IpRight"}
 
 
 async def _load(info: Info, name: str, ids: Sequence[UUID]) -> list[Any]:
@@ -654,7 +654,8 @@ class CaseQuery:
 
         return await e.query(run)
 
-    @strawberry.field(description="Decisions about a subject (case, declaration, policy version), oldest first.")
+    @strawberry.field(
+        description="Decisions about a subject (case, measure, declaration, policy version), oldest first.")
     async def decisions(self, info: Info, subject_id: strawberry.ID, first: int | None = 100,
                         after: str | None = None) -> relay.Connection[Decision]:
         ctx = request_context(info)
@@ -771,7 +772,8 @@ class CaseMutation:
 
         return await e.payload(run)
 
-    @strawberry.mutation(description="The marketplace confirms it applied (or could not apply) a measure.")
+    @strawberry.mutation(description="The marketplace confirms it applied (or could not apply) a measure. A failure"
+                         " sends the case back to review and lifts the case's other measures (`measure.lifted`).")
     async def confirm_measure(self, info: Info, input: ConfirmMeasureInput) -> ConfirmMeasurePayload:
         ctx = request_context(info)
         return await ctx.mutate(

@@ -240,8 +240,10 @@ _TABLE: dict[tuple[CaseState, CaseEvent], _Rule] = {
     # Measures are the marketplace's to apply; the case waits for its confirmation, which is when
     # the merchant's time to declare starts.
     (S.MEASURES_REQUESTED, E.CONFIRM_MEASURES): _Rule(S.MEASURES_APPLIED, (X.START_DECLARATION_DEADLINE,)),
-    # The marketplace could not apply the measure: back to review to choose another or reject.
-    (S.MEASURES_REQUESTED, E.MEASURES_FAILED): _Rule(S.UNDER_REVIEW),
+    # The marketplace could not apply a measure: back to review to choose another or reject. A case
+    # under review has no measures in force, so the others of the request are lifted (or dropped, if
+    # not yet applied); the reviewer decides on the listing again as a whole.
+    (S.MEASURES_REQUESTED, E.MEASURES_FAILED): _Rule(S.UNDER_REVIEW, (X.LIFT_MEASURES,)),
     # The merchant answers, accepts, or stays silent.
     (S.MEASURES_APPLIED, E.ACCEPT_DECLARATION): _Rule(
         S.DECLARED, (X.CANCEL_DECLARATION_DEADLINE, X.FORWARD_DECLARATION)

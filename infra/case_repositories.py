@@ -286,7 +286,8 @@ class MeasureRepo(_Repo):
         return measure_from_row(r) if r else None
 
     async def end_for_cases(self, case_ids: Sequence[UUID], status: MeasureStatus, at: datetime) -> list[Measure]:
-        """Lift (or end) every requested or applied measure of the cases; returns those changed."""
+        """Lift (or end) every requested or applied measure of the cases; returns those changed. A failed
+        measure is left as it is: it was never in force, and its status and reason are the record."""
         rows = await self.conn.fetch(
             "UPDATE measures SET status = $2, lifted_at = $3 WHERE case_id = any($1::uuid[])"
             f" AND status IN ('requested', 'applied') RETURNING {_MEASURE_COLS}",

@@ -366,7 +366,12 @@ async def clarify_notice(uow: UnitOfWork, principal: Principal, notice_id: UUID,
 
 async def confirm_measure(uow: UnitOfWork, principal: Principal, measure_id: UUID, applied: bool,
                           reason: str | None) -> tuple[Measure, Case]:
-    """The marketplace reports whether it applied a requested measure; the case moves once all are applied."""
+    """The marketplace reports whether it applied a requested measure.
+
+    Every report is a decision on the measure, whether or not the case moves: a measure applied or
+    failed changes what is done to the listing. The case moves once all of its measures are applied,
+    or back to review as soon as one fails (its other measures are lifted then, see `domain.cases`).
+    """
     principal.require(*SUBMITTERS)
     if not applied and not (reason and reason.strip()):
         raise InvalidInput("Say why the measure could not be applied.", "reason")
@@ -382,14 +387,17 @@ async def confirm_measure(uow: UnitOfWork, principal: Principal, measure_id: UUI
     if marked is None:
         raise Conflict("The measure was confirmed concurrently.", "measureId")
     case = await _open_case(uow, measure.case_id)
+    uow.decisions.record(DecisionDraft(
+        subject_type="measure", subject_id=marked.id, case_id=case.id, kind=f"measure.{marked.status.value}",
+        outcome=marked.status.value, actor=principal.actor, automated=False, policy_version=in_force.version,
+        reasons=() if applied else (Reason("measure_failed", reason or ""),), reason_text=reason or "",
+    ))
     work = CaseWork(uow, in_force, principal.actor)
     if case.state is CaseState.MEASURES_REQUESTED:
-        siblings = await uow.measures.by_cases([case.id])
-        requested = [m for m in siblings if m.status is MeasureStatus.REQUESTED]
         if not applied:
             work.transition(case, CaseEvent.MEASURES_FAILED, reasons=[Reason("measure_failed", reason or "")],
                             reason_text=reason or "")
-        elif not requested:
+        elif all(m.status is not MeasureStatus.REQUESTED for m in await uow.measures.by_cases([case.id])):
             work.transition(case, CaseEvent.CONFIRM_MEASURES)
     await work.finish()
     await uow.measures.refresh_listings([measure.listing_id])

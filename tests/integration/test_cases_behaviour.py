@@ -540,6 +540,141 @@ async def test_confirm_measure_failure_returns_to_review_and_double_confirmation
     assert unknown["__typename"] == "NotFoundError", unknown
 
 
+# Two measures of one request (the default cn-ecl policy allows both; a region needs its scope).
+TWO_MEASURES = [{"type": "REMOVE"}, {"type": "RESTRICT_REGION", "territorialScope": ["CN"]}]
+
+
+async def _measure_decisions(owner_conn: Any, case_id: str) -> list[tuple[str, str, str, UUID, str]]:
+    rows = await owner_conn.fetch(
+        "SELECT kind, outcome, subject_type, subject_id, reason_text FROM decisions"
+        " WHERE case_id = $1 AND kind LIKE 'measure.%' ORDER BY seq", _uuid(case_id))
+    return [(r["kind"], r["outcome"], r["subject_type"], r["subject_id"], r["reason_text"]) for r in rows]
+
+
+async def test_a_failed_measure_sends_the_case_back_to_review_with_its_other_measures_lifted(
+    make_tenant: Any, db: Any, owner_conn: Any
+) -> None:
+    """remove applied, restrict_region failed: a case under review has nothing in force, so the applied
+    measure is lifted with the failure, and a later rejection leaves the listing unrestricted."""
+    from tests.e2e.test_preset_flows import _check_chain_and_outbox
+
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    integration: GraphQLClient = s["integration"]
+    [case] = (await _submit(integration, _notice(s, ["sku-0"])))["cases"]
+    accepted = await _accept(s["reviewer"], case["id"], measures=TWO_MEASURES)
+    assert accepted["__typename"] == "CaseSuccess", accepted
+    ids = {m["type"]: m["id"] for m in accepted["case"]["measures"]}
+    remove, region = ids["REMOVE"], ids["RESTRICT_REGION"]
+
+    # The first confirmation does not move the case, but it is a decision, on the measure.
+    applied = await _confirm(integration, remove)
+    assert applied["__typename"] == "ConfirmMeasureSuccess", applied
+    assert applied["case"]["state"] == "MEASURES_REQUESTED"
+    assert applied["case"]["listing"]["restrictionState"] == "remove"
+    last = applied["case"]["timeline"][-1]
+    assert (last["kind"], last["outcome"], last["automated"]) == ("measure.applied", "applied", False)
+    assert last["actor"].startswith("apikey:")
+    on_measure = [e["node"] for e in (await s["reviewer"](DECISIONS, {"id": remove}))["decisions"]["edges"]]
+    assert [(d["kind"], d["subjectId"], d["policyVersion"]) for d in on_measure] == [("measure.applied", remove, 1)]
+
+    reason = "Region restriction is not available for this category."
+    failed = await _confirm(integration, region, applied=False, reason=reason)
+    assert failed["__typename"] == "ConfirmMeasureSuccess", failed
+    assert (failed["measure"]["status"], failed["measure"]["failedReason"]) == ("FAILED", reason)
+    under_review = failed["case"]
+    assert under_review["state"] == "UNDER_REVIEW"
+    assert under_review["measuresActive"] is False
+    assert under_review["listing"]["restrictionState"] == "none"
+    measures = {m["id"]: m for m in under_review["measures"]}
+    assert (measures[remove]["status"], measures[remove]["liftedAt"] is not None) == ("LIFTED", True)
+    # The failed measure keeps its status and reason: it was never in force, so it is not "lifted".
+    assert (measures[region]["status"], measures[region]["failedReason"], measures[region]["liftedAt"]) == (
+        "FAILED", reason, None)
+    kinds = [(d["kind"], d["outcome"]) for d in under_review["timeline"]]
+    assert kinds[-3:] == [("measure.applied", "applied"), ("measure.failed", "failed"),
+                          ("case.measures_failed", "under_review")]
+    failure, moved = under_review["timeline"][-2:]
+    assert [(r["code"], r["text"]) for r in failure["reasons"]] == [("measure_failed", reason)]
+    assert failure["traceId"] == moved["traceId"]  # one request, one transaction
+
+    # One decision per confirmation, each on its measure.
+    assert await _measure_decisions(owner_conn, case["id"]) == [
+        ("measure.applied", "applied", "measure", _uuid(remove), ""),
+        ("measure.failed", "failed", "measure", _uuid(region), reason),
+    ]
+    tenant_id = await tenant.tenant_id(db)
+    lifted = await owner_conn.fetch(
+        "SELECT payload->>'measure_id' AS measure_id, payload->>'was' AS was FROM outbox"
+        " WHERE tenant_id = $1 AND topic = 'measure.lifted'", tenant_id)
+    assert [(r["measure_id"], r["was"]) for r in lifted] == [(str(_uuid(remove)), "applied")]
+
+    # The reviewer rejects now: the case closes with nothing in force, and the listing agrees.
+    rejected = (await s["reviewer"](REJECT, {"input": {"caseId": case["id"],
+                                                        "reasons": [{"code": "no_suitable_measure"}]}}))["rejectCase"]
+    assert rejected["__typename"] == "CaseSuccess", rejected
+    closed = rejected["case"]
+    assert (closed["state"], closed["measuresActive"]) == ("CLOSED", False)
+    assert closed["listing"]["restrictionState"] == "none"
+    assert {m["id"]: m["status"] for m in closed["measures"]} == {remove: "LIFTED", region: "FAILED"}
+    await _check_chain_and_outbox(owner_conn, tenant, db, {"measure.requested", "measure.lifted"})
+
+
+async def test_the_last_of_two_measures_applied_moves_the_case_and_each_confirmation_is_a_decision(
+    make_tenant: Any, owner_conn: Any
+) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    integration: GraphQLClient = s["integration"]
+    [case] = (await _submit(integration, _notice(s, ["sku-0"])))["cases"]
+    accepted = await _accept(s["reviewer"], case["id"], measures=TWO_MEASURES)
+    assert accepted["__typename"] == "CaseSuccess", accepted
+    ids = {m["type"]: m["id"] for m in accepted["case"]["measures"]}
+    remove, region = ids["REMOVE"], ids["RESTRICT_REGION"]
+
+    first = await _confirm(integration, region)
+    assert first["__typename"] == "ConfirmMeasureSuccess", first
+    assert (first["case"]["state"], first["case"]["measuresActive"]) == ("MEASURES_REQUESTED", False)
+    second = await _confirm(integration, remove)
+    assert second["__typename"] == "ConfirmMeasureSuccess", second
+    applied = second["case"]
+    assert (applied["state"], applied["measuresActive"]) == ("MEASURES_APPLIED", True)
+    assert applied["listing"]["restrictionState"] == "remove,restrict_region"
+    assert {m["status"] for m in applied["measures"]} == {"APPLIED"}
+    assert [(d["kind"], d["outcome"]) for d in applied["timeline"]][-3:] == [
+        ("measure.applied", "applied"), ("measure.applied", "applied"), ("case.confirm_measures", "measures_applied")]
+    assert await _measure_decisions(owner_conn, case["id"]) == [
+        ("measure.applied", "applied", "measure", _uuid(region), ""),
+        ("measure.applied", "applied", "measure", _uuid(remove), ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("measures", "field"),
+    [
+        ([{"type": "REMOVE"}, {"type": "DEMOTE"}], "measures.1.type"),  # cn-ecl does not allow demotion
+        ([{"type": "REMOVE"}, {"type": "RESTRICT_REGION"}], "measures.1.territorialScope"),
+    ],
+    ids=["not-allowed", "region-without-scope"],
+)
+async def test_accepting_with_a_measure_the_request_cannot_have_is_a_typed_error_naming_it(
+    make_tenant: Any, db: Any, owner_conn: Any, measures: list[dict[str, Any]], field: str
+) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = (await _submit(s["integration"], _notice(s, ["sku-0"])))["cases"]
+
+    refused = await _accept(s["reviewer"], case["id"], measures=measures)
+    assert (refused["__typename"], refused["code"], refused["field"]) == (
+        "PolicyViolationError", "POLICY_VIOLATION", field), refused
+    assert [p["field"] for p in refused["problems"]] == [field]
+    # Nothing was written: no measure, no decision, no request to the marketplace.
+    after = await _case(s["reviewer"], case["id"])
+    assert (after["state"], after["measures"]) == ("UNDER_REVIEW", [])
+    assert [d["kind"] for d in after["timeline"]] == ["case.complete_notice"]
+    assert await _outbox(owner_conn, await tenant.tenant_id(db), "measure.requested") == []
+
+
 # ----- 6. automated acceptance -------------------------------------------------------------------
 
 
@@ -596,8 +731,9 @@ async def test_decisions_are_append_only_and_each_is_traced_by_its_own_span(
     tenant_id = await tenant.tenant_id(db)
     async with db.tenant_tx(tenant_id) as conn:
         rows = await conn.fetch("SELECT * FROM decisions WHERE case_id = $1 ORDER BY seq", _uuid(case["id"]))
-    assert [r["outcome"] for r in rows] == ["under_review", "measures_requested", "measures_applied", "withdrawn",
-                                            "closed"]
+    assert [r["outcome"] for r in rows] == ["under_review", "measures_requested", "applied", "measures_applied",
+                                            "withdrawn", "closed"]
+    assert [r["subject_type"] for r in rows].count("measure") == 1  # the confirmation, on the measure
 
     for statement in ("UPDATE decisions SET reason_text = 'rewritten' WHERE case_id = $1",
                       "DELETE FROM decisions WHERE case_id = $1"):
@@ -605,7 +741,7 @@ async def test_decisions_are_append_only_and_each_is_traced_by_its_own_span(
             async with db.tenant_tx(tenant_id) as conn:
                 await conn.execute(statement, _uuid(case["id"]))
     async with db.tenant_tx(tenant_id) as conn:
-        assert await conn.fetchval("SELECT count(*) FROM decisions WHERE case_id = $1", _uuid(case["id"])) == 5
+        assert await conn.fetchval("SELECT count(*) FROM decisions WHERE case_id = $1", _uuid(case["id"])) == 6
         assert await conn.fetchval("SELECT count(*) FROM decisions WHERE reason_text = 'rewritten'") == 0
 
     decision_spans = {format(sp.context.span_id, "016x"): sp for sp in spans.get_finished_spans()

@@ -77,6 +77,32 @@ EXPECTED: dict[tuple[CaseState, CaseEvent], CaseState | str] = {
     **{(s, E.INVALIDATE_RIGHT): S.REJECTED for s in _OPEN},
 }
 
+# The moves that lift measures in force or drop a request not yet confirmed, written out by hand like
+# EXPECTED. Suspension from a measure state (`keep_measures` decides) and the moves out of `suspended`
+# and `closed` (the carried flag decides) are spelled out in `lifts` below.
+LIFTS: frozenset[tuple[CaseState, CaseEvent]] = frozenset(
+    {
+        # One measure failed: the case is back under review, so the others of the request go too.
+        (S.MEASURES_REQUESTED, E.MEASURES_FAILED),
+        (S.MEASURES_REQUESTED, E.SUSPEND),
+        (S.WAITING, E.WINDOW_EXPIRED),
+        *(
+            (s, e)
+            for s in (S.MEASURES_REQUESTED, S.MEASURES_APPLIED, S.DECLARED, S.WAITING)
+            for e in (E.WITHDRAW, E.INVALIDATE_RIGHT, E.REVERSE_ON_APPEAL)
+        ),
+    }
+)
+
+
+def lifts(status: CaseStatus, event: CaseEvent, keep: bool) -> bool:
+    """Whether taking `event` in `status` must emit LIFT_MEASURES."""
+    if event is E.SUSPEND and status.state is not S.MEASURES_REQUESTED:
+        return status.measures_active and not keep
+    if status.state in (S.SUSPENDED, S.CLOSED):
+        return status.measures_active and event is not E.RESUME
+    return (status.state, event) in LIFTS
+
 
 def example_statuses(state: CaseState) -> list[CaseStatus]:
     """Every distinct kind of status a case in `state` can have."""
@@ -123,6 +149,7 @@ def test_every_state_event_pair(status: CaseStatus, event: CaseEvent) -> None:
         assert t.previous == status
         assert t.event is event
         assert event in allowed_events(status)
+        assert (X.LIFT_MEASURES in t.effects) == lifts(status, event, keep)
         if want is S.SUSPENDED:
             assert t.status.suspended_from is status.state
         else:
@@ -258,9 +285,12 @@ def test_settlement_ends_measures_without_restoring_the_listing() -> None:
     assert X.LIFT_MEASURES not in t.effects
 
 
-def test_failed_measure_goes_back_to_review() -> None:
+def test_failed_measure_goes_back_to_review_and_lifts_the_others() -> None:
+    # With several measures requested, some may already be applied when one fails; a case under
+    # review has none in force, so the rest of the request is lifted (or dropped) with it.
     t = run(CaseStatus(S.RECEIVED), E.COMPLETE_NOTICE, E.REQUEST_MEASURES, E.MEASURES_FAILED)[-1]
     assert t.status == CaseStatus(S.UNDER_REVIEW)
+    assert t.effects == (X.LIFT_MEASURES,)
 
 
 def test_suspension_while_waiting_keeps_measures_and_pauses_the_window() -> None:
@@ -372,9 +402,9 @@ _SHORTCUTS = frozenset(
 class CaseLifecycle(RuleBasedStateMachine):
     """Random event sequences against a model of the outside world the effects drive.
 
-    The model plays the marketplace (is the listing restricted? is a request pending?), the
-    deadline table and the strike ledger using only the emitted effects, and checks they always
-    agree with the status the machine reports.
+    The model plays the marketplace (is the listing restricted? is a request pending? is part of a
+    request of several measures already applied?), the deadline table and the strike ledger using
+    only the emitted effects, and checks they always agree with the status the machine reports.
     """
 
     def __init__(self) -> None:
@@ -382,6 +412,7 @@ class CaseLifecycle(RuleBasedStateMachine):
         self.status = CaseStatus(S.RECEIVED)
         self.restricted = False
         self.request_pending = False
+        self.partly_applied = False
         self.deadlines: set[str] = set()
         self.paused = False
         self.strike = False
@@ -398,6 +429,13 @@ class CaseLifecycle(RuleBasedStateMachine):
         deeper = sorted(allowed_events(self.status) - _SHORTCUTS)
         if deeper:
             self.take(data.draw(st.sampled_from(deeper)), keep)
+
+    @precondition(lambda self: self.status.state is S.MEASURES_REQUESTED)
+    @rule()
+    def marketplace_applies_one_of_several(self) -> None:
+        """One of several requested measures is confirmed applied while others are pending: no case
+        event (the case moves when the last one is confirmed), but something is in force."""
+        self.partly_applied = True
 
     @rule(event=st.sampled_from(CaseEvent), keep=st.booleans())
     def take_any_event(self, event: CaseEvent, keep: bool) -> None:
@@ -427,20 +465,19 @@ class CaseLifecycle(RuleBasedStateMachine):
         # The marketplace.
         if event is E.CONFIRM_MEASURES:
             assert self.request_pending
-            self.restricted, self.request_pending = True, False
-        if event is E.MEASURES_FAILED:
-            self.request_pending = False
+            self.restricted, self.request_pending, self.partly_applied = True, False, False
         for fx in t.effects:
             if fx is X.REQUEST_MEASURES:
                 assert not self.restricted
                 assert not self.request_pending
+                assert not self.partly_applied
                 if t.status.state in MEASURE_STATES:  # re-imposed on resume
                     self.restricted = True
                 else:
                     self.request_pending = True
             elif fx is X.LIFT_MEASURES:
                 assert self.restricted or self.request_pending, "nothing to lift"
-                self.restricted = self.request_pending = False
+                self.restricted = self.request_pending = self.partly_applied = False
             elif fx is X.END_MEASURES:
                 assert self.restricted
                 self.restricted = False
@@ -461,6 +498,8 @@ class CaseLifecycle(RuleBasedStateMachine):
                 self.strike = True
             elif fx is X.VOID_STRIKE_CANDIDATE:
                 self.strike = False
+        if event is E.MEASURES_FAILED:
+            self.request_pending = False  # the failed measure itself ends; the lift took the rest
         if event in _DEADLINE_FIRED:
             fired = _DEADLINE_FIRED[event]
             assert fired in self.deadlines
@@ -474,6 +513,9 @@ class CaseLifecycle(RuleBasedStateMachine):
     def listing_matches_measures(self) -> None:
         assert self.status.measures_active == self.restricted
         assert self.request_pending == (self.status.state is S.MEASURES_REQUESTED)
+        # Part of a request in force is only possible while the rest of it is pending: after a
+        # failure (back under review) or any other way out, nothing of it stays on the listing.
+        assert not self.partly_applied or self.status.state is S.MEASURES_REQUESTED
 
     @invariant()
     def deadlines_match_state(self) -> None:
