@@ -267,9 +267,11 @@ class MeasureRepo(_Repo):
             [m.requested_at for m in measures], [m.end_date for m in measures],
         )
 
-    async def get(self, measure_id: UUID) -> Measure | None:
-        r = await self.conn.fetchrow(f"SELECT {_MEASURE_COLS} FROM measures WHERE id = $1", measure_id)
-        return measure_from_row(r) if r else None
+    async def lock_siblings(self, measure_id: UUID) -> list[Measure]:
+        rows = await self.conn.fetch(
+            f"SELECT {_MEASURE_COLS} FROM measures WHERE case_id = (SELECT case_id FROM measures WHERE id = $1)"
+            " ORDER BY id FOR UPDATE", measure_id)  # in id order: no lock-order deadlock
+        return [measure_from_row(r) for r in rows]
 
     async def by_cases(self, case_ids: Sequence[UUID]) -> list[Measure]:
         rows = await self.conn.fetch(

@@ -375,7 +375,10 @@ async def confirm_measure(uow: UnitOfWork, principal: Principal, measure_id: UUI
     principal.require(*SUBMITTERS)
     if not applied and not (reason and reason.strip()):
         raise InvalidInput("Say why the measure could not be applied.", "reason")
-    measure = await uow.measures.get(measure_id)
+    # Locked with its siblings: of two confirmations at once, the second waits and then sees the first's
+    # result, so one of them finds every measure applied and moves the case.
+    siblings = await uow.measures.lock_siblings(measure_id)
+    measure = next((m for m in siblings if m.id == measure_id), None)
     if measure is None:
         raise NotFound("Measure", "measureId")
     if measure.status is not MeasureStatus.REQUESTED:
@@ -397,7 +400,7 @@ async def confirm_measure(uow: UnitOfWork, principal: Principal, measure_id: UUI
         if not applied:
             work.transition(case, CaseEvent.MEASURES_FAILED, reasons=[Reason("measure_failed", reason or "")],
                             reason_text=reason or "")
-        elif all(m.status is not MeasureStatus.REQUESTED for m in await uow.measures.by_cases([case.id])):
+        elif all(m.status is not MeasureStatus.REQUESTED for m in siblings if m.id != measure_id):
             work.transition(case, CaseEvent.CONFIRM_MEASURES)
     await work.finish()
     await uow.measures.refresh_listings([measure.listing_id])

@@ -935,3 +935,22 @@ async def test_account_rules_of_one_party_run_one_transaction_at_a_time(make_ten
             RestrictionKind.WARNING, RestrictionReason.REPEAT_INFRINGER, datetime.now().astimezone(), None, None), {})
     seen = await asyncio.wait_for(task, 5)
     assert [r.kind for _, r in seen] == [RestrictionKind.WARNING]
+
+
+async def test_the_last_two_measures_confirmed_at_once_still_move_the_case(make_tenant: Any) -> None:
+    """Each confirmation reads its siblings under their row locks: one of the two sees both applied."""
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=4)
+    integration: GraphQLClient = s["integration"]
+    second = await _second_client(tenant, "second marketplace key", "INTEGRATION")
+    cases = (await _submit(integration, _notice(s, s["listings"])))["cases"]
+    pairs = []
+    for case in cases:
+        accepted = await _accept(s["reviewer"], case["id"], measures=TWO_MEASURES)
+        assert accepted["__typename"] == "CaseSuccess", accepted
+        pairs.append([m["id"] for m in accepted["case"]["measures"]])
+    results = await asyncio.gather(*(_confirm(client, m) for pair in pairs
+                                     for client, m in zip((integration, second), pair, strict=True)))
+    assert all(r["__typename"] == "ConfirmMeasureSuccess" for r in results), results
+    for case in cases:
+        assert (await _case(integration, case["id"]))["state"] == "MEASURES_APPLIED"
