@@ -77,11 +77,12 @@ class Stack:
 
 
 def start_uvicorn(target: str, port: int, *, factory: bool = False, runner: Sequence[str] = (),
-                  wait_s: float = 10) -> subprocess.Popen[bytes]:
-    """uvicorn as the benchmarks run it (one process, uvloop, httptools); `runner` goes before `-m uvicorn`,
-    e.g. a profiler's `-m pyinstrument ...`."""
+                  wait_s: float = 10, workers: int = 1) -> subprocess.Popen[bytes]:
+    """uvicorn as the benchmarks run it (one process unless `workers`, uvloop, httptools); `runner` goes
+    before `-m uvicorn`, e.g. a profiler's `-m pyinstrument ...`."""
     cmd = [sys.executable, *runner, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-           "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+           "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+           "--log-level", "warning"]
     if factory:
         cmd.append("--factory")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ))
