@@ -7,7 +7,6 @@ run under row-level security with the tenant set, and only `published` records a
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import csv
 import hashlib
@@ -33,6 +32,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.executor import Executor, Limits
+from api.pagination import cursor_instant, cursor_uuid, decode_parts_cursor, encode_parts_cursor
 from domain.dates import EARLIEST, LATEST, day_end, day_start
 from domain.errors import InvalidInput, NotFound
 from domain.redaction import MARKER_PATTERN
@@ -85,18 +85,14 @@ async def _tenant(db: Database, slug: str) -> UUID:
 
 
 def _cursor(row: Any) -> str:
-    raw = orjson.dumps([row["published_at"].isoformat(), str(row["id"])])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_parts_cursor([row["published_at"].isoformat(), str(row["id"])])
 
 
 def _after(cursor: str | None) -> tuple[datetime, UUID] | None:
-    if not cursor:
+    if not cursor:  # an empty `after` is the first page, as it always was here
         return None
-    try:
-        at, rid = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), UUID(rid)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput("Malformed cursor.", "after") from exc
+    at, rid = decode_parts_cursor(cursor, 2)
+    return cursor_instant(at), cursor_uuid(rid)
 
 
 def _day(value: str | None, field: str) -> date | None:

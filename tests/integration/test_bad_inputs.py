@@ -3,12 +3,23 @@ unsupported holiday calendars, a runaway test clock and retried declarations."""
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
 from typing import Any
 
+from api.types import global_id
 from tests.integration.test_transparency_report import REPORT
 
 PUBLIC_RECORDS = """query($t: String!, $after: String, $f: PublicFilter) { records(tenant: $t, after: $after, filter: $f) {
   edges { cursor } hasNextPage } }"""
+DECISIONS = """query($id: ID!, $after: String) { decisions(subjectId: $id, after: $after) { edges { cursor } } }"""
+REVIEW_QUEUE = """query($after: String) { reviewQueue(after: $after) { edges { cursor } } }"""
+
+
+def _json_cursor(parts: object) -> str:
+    """As api.pagination.encode_parts_cursor makes them (the standard library's json: integers of any size)."""
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
 
 
 def _error(response: Any) -> dict[str, Any]:
@@ -57,3 +68,47 @@ async def test_public_routes_refuse_extreme_dates(make_tenant: Any, http: Any) -
             "query": PUBLIC_RECORDS, "variables": {"t": tenant.slug, "f": f}}))
         assert error["extensions"]["code"] == "INVALID_INPUT", error
         assert error["message"].startswith(f"'{next(iter(f))}' must be a date between 2000-01-01")
+
+
+# ----- 2. cursors ----------------------------------------------------------------------------------
+
+
+async def test_public_cursors_out_of_range_or_naive_are_malformed(make_tenant: Any, http: Any) -> None:
+    tenant = await make_tenant(country="CN")
+    base = f"/p/{tenant.slug}"
+    rid = str(uuid.uuid4())
+    for parts in (["0001-01-01T00:00:00+14:00", rid], ["9999-12-31T23:59:59-12:00", rid],
+                  ["2026-01-01T00:00:00", rid], ["2026-01-01T00:00:00+00:00", 5], [5, rid], "x", [1, 2, 3]):
+        response = await http.get(base, params={"after": _json_cursor(parts)})
+        assert response.status_code == 400, (parts, response.status_code)
+        assert response.text == "Bad request: Malformed cursor."
+        error = _error(await http.post("/public/graphql", json={
+            "query": PUBLIC_RECORDS, "variables": {"t": tenant.slug, "after": _json_cursor(parts)}}))
+        assert (error["extensions"]["code"], error["message"]) == ("INVALID_INPUT", "Malformed cursor."), parts
+    good = _json_cursor(["2026-01-01T00:00:00+08:00", rid])
+    assert (await http.get(base, params={"after": good})).status_code == 200
+
+
+async def test_garbage_cursors_are_malformed_cursor_errors(make_tenant: Any) -> None:
+    tenant = await make_tenant()
+    reviewer = await tenant.client("reviewer")
+    subject = global_id("Case", uuid.uuid4())
+    for after in ("²", "99999999999999999999", "1234567890123456789", "-1", "1.5", " 1", "", "٣"):
+        error = _error(await reviewer.raw(DECISIONS, {"id": subject, "after": after}))
+        assert (error["extensions"]["code"], error["message"]) == ("INVALID_INPUT", "Malformed cursor."), after
+    assert (await reviewer(DECISIONS, {"id": subject, "after": "999999999999999999"}))["decisions"]["edges"] == []
+
+    cid = str(uuid.uuid4())
+    for parts in ([10**30, None, cid], [2**40, None, cid], [-(2**15), None, cid], [1.5, None, cid],
+                  [True, None, cid], ["1", None, cid], [0, "9999-12-31T23:00:00-05:00", cid],
+                  [0, "0001-01-01T01:00:00+14:00", cid], [0, "2026-01-01T00:00:00", cid], [0, None, 7],
+                  [0, None], [0, None, "not-a-uuid"]):
+        error = _error(await reviewer.raw(REVIEW_QUEUE, {"after": _json_cursor(parts)}))
+        assert (error["extensions"]["code"], error["message"]) == ("INVALID_INPUT", "Malformed cursor."), parts
+    for parts in ([1, None, cid], [0, "2026-01-01T00:00:00+08:00", cid]):
+        assert (await reviewer(REVIEW_QUEUE, {"after": _json_cursor(parts)}))["reviewQueue"]["edges"] == []
+
+    for after in ("²", "!!!!", _json_cursor([1])):
+        error = _error(await tenant.admin.raw("query($a: String) { cases(after: $a) { edges { cursor } } }",
+                                              {"a": after}))
+        assert (error["extensions"]["code"], error["message"]) == ("INVALID_INPUT", "Malformed cursor."), after
