@@ -33,6 +33,7 @@ from api.types import (
     TenantMode,
     VerificationStatus,
     decode_id,
+    node_field,
 )
 from domain import reference as ref
 from domain.services import reference as reference_service
@@ -247,7 +248,7 @@ class Viewer:
 
 @strawberry.type
 class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, TransparencyQuery):
-    node: relay.Node | None = relay.node()
+    node: relay.Node | None = node_field()
 
     @strawberry.field(description="The caller: its tenant and roles.")
     def viewer(self, info: Info) -> Viewer:

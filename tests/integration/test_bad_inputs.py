@@ -15,6 +15,7 @@ PUBLIC_RECORDS = """query($t: String!, $after: String, $f: PublicFilter) { recor
   edges { cursor } hasNextPage } }"""
 DECISIONS = """query($id: ID!, $after: String) { decisions(subjectId: $id, after: $after) { edges { cursor } } }"""
 REVIEW_QUEUE = """query($after: String) { reviewQueue(after: $after) { edges { cursor } } }"""
+NODE = "query($id: ID!) { node(id: $id) { id } }"
 
 
 def _json_cursor(parts: object) -> str:
@@ -112,3 +113,19 @@ async def test_garbage_cursors_are_malformed_cursor_errors(make_tenant: Any) -> 
         error = _error(await tenant.admin.raw("query($a: String) { cases(after: $a) { edges { cursor } } }",
                                               {"a": after}))
         assert (error["extensions"]["code"], error["message"]) == ("INVALID_INPUT", "Malformed cursor."), after
+
+
+# ----- 3. node ids -------------------------------------------------------------------------------------
+
+
+async def test_node_with_an_id_of_no_node_type_or_no_global_id_is_invalid_input(make_tenant: Any) -> None:
+    tenant = await make_tenant()
+    ids = [base64.b64encode(f"{type_name}:{uuid.uuid4()}".encode()).decode() for type_name in ("Nope", "Tenant", "Query")]
+    for bad in [*ids, "!!!", base64.b64encode(b"no colon").decode()]:
+        response = await tenant.admin.raw(NODE, {"id": bad})
+        error = _error(response)
+        assert error["extensions"]["code"] == "INVALID_INPUT", error
+        assert error["message"] == f"'{bad}' is not a valid id."
+        assert response.json()["data"] == {"node": None}
+    missing = await tenant.admin(NODE, {"id": global_id("Case", uuid.uuid4())})
+    assert missing == {"node": None}  # a well-formed id of a Node type that does not exist is still just null
