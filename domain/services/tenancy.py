@@ -45,6 +45,8 @@ async def create_tenant(uows: UnitOfWorkFactory, principal: Principal, data: New
         raise Forbidden("Only the platform operator key can create tenants.")
     validate_new_tenant(data.slug, data.name, data.timezone, data.holiday_country)
     async with uows.operator() as op:
+        # The calendar every deadline of the tenant will count on (confirmDelivery, windows) must exist.
+        op.calendar(data.holiday_country)
         now = op.clock.now()
         tenant = Tenant(
             id=new_id(), slug=data.slug, name=data.name, timezone=data.timezone,

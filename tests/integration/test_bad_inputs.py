@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from api.types import global_id
+from tests.conftest import CREATE_TENANT, GraphQLClient
 from tests.integration.test_transparency_report import REPORT
 
 PUBLIC_RECORDS = """query($t: String!, $after: String, $f: PublicFilter) { records(tenant: $t, after: $after, filter: $f) {
@@ -129,3 +130,18 @@ async def test_node_with_an_id_of_no_node_type_or_no_global_id_is_invalid_input(
         assert response.json()["data"] == {"node": None}
     missing = await tenant.admin(NODE, {"id": global_id("Case", uuid.uuid4())})
     assert missing == {"node": None}  # a well-formed id of a Node type that does not exist is still just null
+
+
+# ----- 4. holiday calendars --------------------------------------------------------------------------
+
+
+async def test_create_tenant_refuses_a_holiday_country_without_a_calendar(operator: GraphQLClient, db: Any) -> None:
+    slug = f"t-{uuid.uuid4().hex[:12]}"
+    data = await operator(CREATE_TENANT, {"input": {"slug": slug, "name": "Z", "timezone": "UTC",
+                                                    "holidayCountry": "ZZ"}})
+    result = data["createTenant"]
+    assert (result["__typename"], result["code"], result["field"]) == (
+        "InvalidInputError", "INVALID_INPUT", "holidayCountry")
+    assert "ZZ" in result["message"]
+    async with db.system_tx() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM tenants WHERE slug = $1", slug) == 0
