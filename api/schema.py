@@ -141,7 +141,8 @@ class UpsertListingsInput:
 
 @strawberry.input
 class AdvanceTestClockInput:
-    seconds: float = strawberry.field(description="How far to move the sandbox clock forward.")
+    seconds: float = strawberry.field(
+        description="How far to move the sandbox clock forward; it runs at most ten years ahead in total.")
 
 
 @strawberry.input

@@ -17,6 +17,10 @@ PUBLIC_RECORDS = """query($t: String!, $after: String, $f: PublicFilter) { recor
 DECISIONS = """query($id: ID!, $after: String) { decisions(subjectId: $id, after: $after) { edges { cursor } } }"""
 REVIEW_QUEUE = """query($after: String) { reviewQueue(after: $after) { edges { cursor } } }"""
 NODE = "query($id: ID!) { node(id: $id) { id } }"
+ADVANCE = """mutation($s: Float!) { advanceTestClock(input: {seconds: $s}) {
+  __typename ... on TenantSuccess { tenant { now } } ... on Error { code message field } } }"""
+NOW = "{ viewer { tenant { now } } }"
+TEN_YEARS = 10 * 366 * 86400
 
 
 def _json_cursor(parts: object) -> str:
@@ -145,3 +149,17 @@ async def test_create_tenant_refuses_a_holiday_country_without_a_calendar(operat
     assert "ZZ" in result["message"]
     async with db.system_tx() as conn:
         assert await conn.fetchval("SELECT count(*) FROM tenants WHERE slug = $1", slug) == 0
+
+
+# ----- 5. the sandbox test clock -----------------------------------------------------------------------
+
+
+async def test_test_clock_stops_ten_years_ahead(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    ahead = (await tenant.admin(ADVANCE, {"s": TEN_YEARS}))["advanceTestClock"]
+    assert ahead["__typename"] == "TenantSuccess", ahead
+    refused = (await tenant.admin(ADVANCE, {"s": 1}))["advanceTestClock"]
+    assert (refused["__typename"], refused["code"], refused["field"]) == (
+        "InvalidInputError", "INVALID_INPUT", "seconds")
+    assert "ten years" in refused["message"]
+    assert (await tenant.admin(NOW))["viewer"]["tenant"]["now"][:10] == ahead["tenant"]["now"][:10]
