@@ -462,7 +462,8 @@ class SubmitDeclarationInput:
     statements: StatementsInput | None = None
     signature: str | None = None
     consent_to_jurisdiction: bool = False
-    idempotency_key: str | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry returns the original declaration (1-200 characters).")
 
 
 @strawberry.input
@@ -585,6 +586,8 @@ CasePayload = Annotated[CaseSuccess | _Errors, strawberry.union("CasePayload")]
 CasesPayload = Annotated[CasesSuccess | _Errors, strawberry.union("CasesPayload")]
 ConfirmMeasurePayload = Annotated[ConfirmMeasureSuccess | _Errors, strawberry.union("ConfirmMeasurePayload")]
 DeclarationPayload = Annotated[DeclarationSuccess | _Errors, strawberry.union("DeclarationPayload")]
+SubmitDeclarationPayload = Annotated[DeclarationSuccess | _Errors | e.IdempotencyKeyReusedError,
+                                     strawberry.union("SubmitDeclarationPayload")]
 
 
 def _notice_result(r: notice_service.NoticeResult) -> SubmitNoticeResult:
@@ -796,7 +799,7 @@ class CaseMutation:
             lambda cases: CasesSuccess(cases=[Case.from_domain(c) for c in cases]))
 
     @strawberry.mutation(description="A merchant's non-infringement declaration for one or more of its cases.")
-    async def submit_declaration(self, info: Info, input: SubmitDeclarationInput) -> DeclarationPayload:
+    async def submit_declaration(self, info: Info, input: SubmitDeclarationInput) -> SubmitDeclarationPayload:
         ctx = request_context(info)
 
         async def run() -> Any:

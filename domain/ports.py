@@ -81,6 +81,10 @@ class Outbox(Protocol):
 
 
 class IdempotencyStore(Protocol):
+    async def get(self, operation: str, key: str) -> tuple[bytes, Any] | None:
+        """(request hash, stored result) of the earlier request under this key, if there was one."""
+        ...
+
     def put_many(self, operation: str, rows: Sequence[tuple[str, bytes, Any]]) -> None: ...
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from api.types import global_id
 from tests.conftest import CREATE_TENANT, GraphQLClient
+from tests.e2e.test_preset_flows import ACCEPT, CONFIRM, SUBMIT, _seed
 from tests.integration.test_transparency_report import REPORT
 
 PUBLIC_RECORDS = """query($t: String!, $after: String, $f: PublicFilter) { records(tenant: $t, after: $after, filter: $f) {
@@ -20,6 +21,8 @@ NODE = "query($id: ID!) { node(id: $id) { id } }"
 ADVANCE = """mutation($s: Float!) { advanceTestClock(input: {seconds: $s}) {
   __typename ... on TenantSuccess { tenant { now } } ... on Error { code message field } } }"""
 NOW = "{ viewer { tenant { now } } }"
+DECLARE = """mutation($input: SubmitDeclarationInput!) { submitDeclaration(input: $input) {
+  __typename ... on DeclarationSuccess { declaration { id status } } ... on Error { code message field } } }"""
 TEN_YEARS = 10 * 366 * 86400
 
 
@@ -163,3 +166,38 @@ async def test_test_clock_stops_ten_years_ahead(make_tenant: Any) -> None:
         "InvalidInputError", "INVALID_INPUT", "seconds")
     assert "ten years" in refused["message"]
     assert (await tenant.admin(NOW))["viewer"]["tenant"]["now"][:10] == ahead["tenant"]["now"][:10]
+
+
+# ----- 6. declarations: idempotent retries ---------------------------------------------------------------
+
+
+async def test_submit_declaration_replays_a_retry_and_refuses_a_reused_key(make_tenant: Any, db: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    integration = s["integration"]
+    submitted = (await integration(SUBMIT, {"input": {
+        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
+        "listingExternalIds": s["listings"], "explanation": "Counterfeit.",
+        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
+                     {"kind": "test_purchase", "sha256": "a" * 64}],
+        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]
+    [case] = submitted["cases"]
+    accepted = (await s["reviewer"](ACCEPT, {"input": {"caseId": case["id"]}}))["acceptCase"]["case"]
+    await integration(CONFIRM, {"input": {"measureId": accepted["measures"][0]["id"], "applied": True}})
+
+    declaration = {"caseIds": [case["id"]], "grounds": "NOT_INFRINGING", "explanation": "Genuine goods.",
+                   "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}],
+                   "statements": {"accuracy": True}, "idempotencyKey": "declaration-1"}
+    too_long = (await integration(DECLARE, {"input": dict(declaration, idempotencyKey="k" * 201)}))
+    assert (too_long["submitDeclaration"]["code"], too_long["submitDeclaration"]["field"]) == (
+        "INVALID_INPUT", "idempotencyKey")
+    first = (await integration(DECLARE, {"input": declaration}))["submitDeclaration"]
+    assert first["__typename"] == "DeclarationSuccess", first
+    again = (await integration(DECLARE, {"input": declaration}))["submitDeclaration"]
+    assert again == first
+    reused = (await integration(DECLARE, {"input": dict(declaration, explanation="Other.")}))["submitDeclaration"]
+    assert (reused["__typename"], reused["code"], reused["field"]) == (
+        "IdempotencyKeyReusedError", "IDEMPOTENCY_KEY_REUSED", "idempotencyKey")
+    async with db.tenant_tx(await tenant.tenant_id(db)) as conn:
+        assert await conn.fetchval("SELECT count(*) FROM declarations") == 1
+        assert await conn.fetchval("SELECT count(*) FROM decisions WHERE kind = 'declaration.receive'") == 1
