@@ -15,7 +15,17 @@ from strawberry.types import Info
 
 from api import errors as e
 from api.context import request_context
-from api.pagination import encode_cursor, page_size
+from api.pagination import (
+    cursor_instant,
+    cursor_int,
+    cursor_uuid,
+    decode_parts_cursor,
+    decode_seq_cursor,
+    encode_cursor,
+    encode_parts_cursor,
+    encode_seq_cursor,
+    page_size,
+)
 from api.types import IpRight, Listing, Party, decode_id, global_id, resolve_nodes_by_id
 from domain import cases as case_domain
 from domain import notices as nd
@@ -452,7 +462,8 @@ class SubmitDeclarationInput:
     statements: StatementsInput | None = None
     signature: str | None = None
     consent_to_jurisdiction: bool = False
-    idempotency_key: str | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry returns the original declaration (1-200 characters).")
 
 
 @strawberry.input
@@ -575,6 +586,8 @@ CasePayload = Annotated[CaseSuccess | _Errors, strawberry.union("CasePayload")]
 CasesPayload = Annotated[CasesSuccess | _Errors, strawberry.union("CasesPayload")]
 ConfirmMeasurePayload = Annotated[ConfirmMeasureSuccess | _Errors, strawberry.union("ConfirmMeasurePayload")]
 DeclarationPayload = Annotated[DeclarationSuccess | _Errors, strawberry.union("DeclarationPayload")]
+SubmitDeclarationPayload = Annotated[DeclarationSuccess | _Errors | e.IdempotencyKeyReusedError,
+                                     strawberry.union("SubmitDeclarationPayload")]
 
 
 def _notice_result(r: notice_service.NoticeResult) -> SubmitNoticeResult:
@@ -592,27 +605,19 @@ def _reasons(items: Sequence[ReasonInput]) -> list[DomainReason]:
 # ----- root fields -------------------------------------------------------------------------------
 
 
+# cases.priority is a smallint and the queue's keyset negates it, so -32768 would overflow there too.
+_PRIORITY = (-32767, 32767)
+
+
 def _queue_cursor(c: nd.Case) -> str:
-    import base64
-
-    import orjson
-
-    raw = orjson.dumps([c.priority, c.review_due_at.isoformat() if c.review_due_at else None, str(c.id)])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_parts_cursor([c.priority, c.review_due_at.isoformat() if c.review_due_at else None, str(c.id)])
 
 
 def _queue_after(cursor: str | None) -> tuple[int, datetime | None, UUID] | None:
     if cursor is None:
         return None
-    import base64
-
-    import orjson
-
-    try:
-        p, due, cid = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return int(p), datetime.fromisoformat(due) if due is not None else None, UUID(cid)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput("Malformed cursor.", "after") from exc
+    priority, due, cid = decode_parts_cursor(cursor, 3)
+    return cursor_int(priority, *_PRIORITY), None if due is None else cursor_instant(due), cursor_uuid(cid)
 
 
 @strawberry.type
@@ -666,12 +671,10 @@ class CaseQuery:
             except (ValueError, relay.GlobalIDValueError) as exc:
                 raise InvalidInput(f"'{subject_id}' is not a valid id.", "subjectId") from exc
             size = page_size(first, ctx.settings.max_page_size, default=100)
-            after_seq = int(after) if after and after.isdigit() else None
-            if after and after_seq is None:
-                raise InvalidInput("Malformed cursor.", "after")
+            after_seq = decode_seq_cursor(after)
             async with ctx.uow() as uow:
                 rows = await uow.decision_reads.for_subject(subject, after_seq, size + 1)
-            edges = [relay.Edge(node=Decision.from_domain(d), cursor=str(d.seq)) for d in rows[:size]]
+            edges = [relay.Edge(node=Decision.from_domain(d), cursor=encode_seq_cursor(d.seq)) for d in rows[:size]]
             return relay.Connection(edges=edges, page_info=relay.PageInfo(
                 has_next_page=len(rows) > size, has_previous_page=after is not None,
                 start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
@@ -798,7 +801,7 @@ class CaseMutation:
             lambda cases: CasesSuccess(cases=[Case.from_domain(c) for c in cases]))
 
     @strawberry.mutation(description="A merchant's non-infringement declaration for one or more of its cases.")
-    async def submit_declaration(self, info: Info, input: SubmitDeclarationInput) -> DeclarationPayload:
+    async def submit_declaration(self, info: Info, input: SubmitDeclarationInput) -> SubmitDeclarationPayload:
         ctx = request_context(info)
 
         async def run() -> Any:

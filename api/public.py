@@ -7,14 +7,13 @@ run under row-level security with the tenant set, and only `published` records a
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import csv
 import hashlib
 import io
 import weakref
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -33,6 +32,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.executor import Executor, Limits
+from api.pagination import cursor_instant, cursor_uuid, decode_parts_cursor, encode_parts_cursor
+from domain.dates import EARLIEST, LATEST, day_end, day_start
 from domain.errors import InvalidInput, NotFound
 from domain.redaction import MARKER_PATTERN
 from infra.db import Database, PgUnitOfWork
@@ -84,34 +85,34 @@ async def _tenant(db: Database, slug: str) -> UUID:
 
 
 def _cursor(row: Any) -> str:
-    raw = orjson.dumps([row["published_at"].isoformat(), str(row["id"])])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_parts_cursor([row["published_at"].isoformat(), str(row["id"])])
 
 
 def _after(cursor: str | None) -> tuple[datetime, UUID] | None:
-    if not cursor:
+    if not cursor:  # an empty `after` is the first page, as it always was here
         return None
-    try:
-        at, rid = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), UUID(rid)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput("Malformed cursor.", "after") from exc
+    at, rid = decode_parts_cursor(cursor, 2)
+    return cursor_instant(at), cursor_uuid(rid)
 
 
-def _day(value: str | None, field: str) -> datetime | None:
+def _day(value: str | None, field: str) -> date | None:
     if not value:
         return None
     try:
-        return datetime.combine(date.fromisoformat(value), time(), UTC)
+        return date.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput("Use a date like 2026-10-01.", field) from exc
 
 
 async def list_records(db: Database, slug: str, *, first: int, after: str | None, kind: str | None,
-                       right_type: str | None, since: datetime | None, until: datetime | None,
-                       name: str | None) -> tuple[list[Any], bool]:
+                       right_type: str | None, published: tuple[date | None, date | None],
+                       fields: tuple[str, str], name: str | None) -> tuple[list[Any], bool]:
+    """`published`: an inclusive range of UTC days, either end open; `fields` name its ends for errors."""
     if not 1 <= first <= MAX_PAGE:
         raise InvalidInput(f"'first' must be between 1 and {MAX_PAGE}.", "first")
+    (first_day, last_day), (from_field, to_field) = published, fields
+    since = day_start(first_day, UTC, from_field) if first_day else None
+    until = day_end(last_day, UTC, to_field) if last_day else None
     async with _public_uow(db, slug) as uow:
         rows = await uow.disclosures.public_page(_after(after), first + 1, kind, right_type, since, until,
                                                  (name or "").strip()[:100] or None)
@@ -192,11 +193,9 @@ class PublicQuery:
     async def records(self, info: Info, tenant: str, first: int = PAGE, after: str | None = None,
                       filter: PublicFilter | None = None) -> PublicRecordConnection:
         f = filter or PublicFilter()
-        since = datetime.combine(f.published_from, time(), UTC) if f.published_from else None
-        until = datetime.combine(f.published_to + timedelta(days=1), time(), UTC) if f.published_to else None
         rows, more = await _public_call(list_records(
-            info.context["db"], tenant, first=first, after=after, kind=f.kind, right_type=f.right_type, since=since,
-            until=until, name=f.name))
+            info.context["db"], tenant, first=first, after=after, kind=f.kind, right_type=f.right_type,
+            published=(f.published_from, f.published_to), fields=("publishedFrom", "publishedTo"), name=f.name))
         edges = [PublicRecordEdge(cursor=_cursor(r), node=PublicRecord.from_row(r)) for r in rows]
         return PublicRecordConnection(edges=edges, has_next_page=more, end_cursor=edges[-1].cursor if edges else None)
 
@@ -285,11 +284,10 @@ async def page_list(request: Request) -> Response:
     t = TEXT[lang]
     q = request.query_params
     try:
-        until = _day(q.get("to"), "to")
         rows, more = await list_records(
             request.app.state.db, slug, first=PAGE, after=q.get("after"), kind=q.get("kind") or None,
-            right_type=q.get("right") or None, since=_day(q.get("from"), "from"),
-            until=until + timedelta(days=1) if until else None, name=q.get("q") or None)
+            right_type=q.get("right") or None, published=(_day(q.get("from"), "from"), _day(q.get("to"), "to")),
+            fields=("from", "to"), name=q.get("q") or None)
     except NotFound:
         return HTMLResponse("Not found", 404)
     except InvalidInput as exc:
@@ -320,9 +318,8 @@ _CSV_FIELDS = EXPORT_COLUMNS  # id, kind, published_at, right_type, listing_titl
 
 async def _export_range(request: Request) -> tuple[UUID, datetime, datetime]:
     q = request.query_params
-    since = _day(q.get("from"), "from") or datetime(2000, 1, 1, tzinfo=UTC)
-    to = _day(q.get("to"), "to")
-    until = to + timedelta(days=1) if to else datetime(2100, 1, 1, tzinfo=UTC)
+    since = day_start(_day(q.get("from"), "from") or EARLIEST, UTC, "from")
+    until = day_end(_day(q.get("to"), "to") or LATEST, UTC, "to")
     tenant_id = await _tenant(request.app.state.db, request.path_params["tenant"])
     return tenant_id, since, until
 

@@ -33,6 +33,7 @@ from api.types import (
     TenantMode,
     VerificationStatus,
     decode_id,
+    node_field,
 )
 from domain import reference as ref
 from domain.services import reference as reference_service
@@ -140,7 +141,8 @@ class UpsertListingsInput:
 
 @strawberry.input
 class AdvanceTestClockInput:
-    seconds: float = strawberry.field(description="How far to move the sandbox clock forward.")
+    seconds: float = strawberry.field(
+        description="How far to move the sandbox clock forward; it runs at most ten years ahead in total.")
 
 
 @strawberry.input
@@ -247,7 +249,7 @@ class Viewer:
 
 @strawberry.type
 class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, TransparencyQuery):
-    node: relay.Node | None = relay.node()
+    node: relay.Node | None = node_field()
 
     @strawberry.field(description="The caller: its tenant and roles.")
     def viewer(self, info: Info) -> Viewer:

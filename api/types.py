@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
 from strawberry import relay
+from strawberry.relay.fields import NodeExtension
 from strawberry.types import Info
+from strawberry.types.field import StrawberryField
+from strawberry.types.unset import UNSET
 
+from api.errors import top_level
 from domain import reference as ref
 from domain import tenancy
 from domain.errors import InvalidInput, NotFound
@@ -32,6 +36,29 @@ def decode_id(value: str | strawberry.ID, expected: str, field: str) -> UUID:
         return UUID(gid.node_id)
     except (ValueError, TypeError, relay.GlobalIDValueError) as exc:
         raise InvalidInput(f"'{value}' is not a valid {expected} id.", field) from exc
+
+
+class _Node(NodeExtension):
+    """strawberry's `node` field, except that an id that is not a global id, or names no Node type (unknown,
+    or e.g. `Tenant`), is an INVALID_INPUT like decode_id's: strawberry raises GlobalIDValueError, which
+    would be masked as unexpected (or, while parsing the argument, be an error without a code)."""
+
+    def get_node_resolver(self, field: StrawberryField) -> Callable[..., Any]:
+        resolve = super().get_node_resolver(field)
+
+        def resolver(info: Info,
+                     id: Annotated[strawberry.ID, strawberry.argument(description="The ID of the object.")]) -> Any:
+            try:
+                return resolve(info, relay.GlobalID.from_id(id))
+            except relay.GlobalIDValueError as exc:
+                raise top_level(InvalidInput(f"'{id}' is not a valid id.", "id")) from exc
+
+        return resolver
+
+
+def node_field() -> Any:
+    """The root `node(id:)` field (as relay.node(), with _Node)."""
+    return strawberry.field(default=UNSET, extensions=[_Node()])
 
 
 def global_id(type_name: str, value: UUID) -> str:

@@ -90,15 +90,15 @@ async def run(tenants: list[tuple[UUID, str]], runs: int, rows: int, *, slow_ms:
                 for name in ("旗舰店", "Dyson", rare, "Nonexistent shop")}
         deep_cursor, deep_kind_cursor = _cursor(deep_row), _cursor(deep_kind)
         now = datetime.now(UTC)
-        month = (now - timedelta(days=400), now - timedelta(days=370))
+        month = ((now - timedelta(days=400)).date(), (now - timedelta(days=371)).date())  # inclusive days
 
         async def baseline() -> Any:
             async with db.uow(tenant_id) as uow:
                 return await uow.disclosures.get(random.choice(ids))
 
         def page(**kw: Any) -> Callable[[], Awaitable[Any]]:
-            args: dict[str, Any] = {"first": 25, "after": None, "kind": None, "right_type": None, "since": None,
-                                    "until": None, "name": None, **kw}
+            args: dict[str, Any] = {"first": 25, "after": None, "kind": None, "right_type": None,
+                                    "published": (None, None), "fields": ("from", "to"), "name": None, **kw}
             return lambda: list_records(db, slug, **args)
 
         cases: dict[str, Callable[[], Awaitable[Any]]] = {
@@ -110,7 +110,7 @@ async def run(tenants: list[tuple[UUID, str]], runs: int, rows: int, *, slow_ms:
             "kind=declaration, deep page": page(kind="declaration", after=deep_kind_cursor),
             "right type=design (10 %)": page(right_type="design"),
             "right type=trade_secret (2 %)": page(right_type="trade_secret"),
-            "date range (30 days, a year ago)": page(since=month[0], until=month[1]),
+            "date range (30 days, a year ago)": page(published=month),
             f"name '旗舰店' ({counts['旗舰店']:,} rows)": page(name="旗舰店"),
             f"name 'Dyson' ({counts['Dyson']:,} rows)": page(name="Dyson"),
             f"name rare merchant ({counts[rare]:,} rows)": page(name=rare),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from domain.policy import MeasureType
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _URI = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$", re.IGNORECASE)
 MAX_TEXT = 20_000
+MAX_IDEMPOTENCY_KEY = 200
 
 
 class MeasureStatus(StrEnum):
@@ -190,6 +193,20 @@ class DeclarationInput:
     consent_to_jurisdiction: bool = False
     idempotency_key: str | None = None
 
+    def fingerprint(self) -> dict[str, Any]:
+        """What a retry must repeat exactly for its idempotency key to return the original declaration."""
+        return {
+            "case_ids": sorted(str(i) for i in self.case_ids), "grounds": self.grounds.value,
+            "explanation": self.explanation, "evidence": [e.as_json() for e in self.evidence],
+            "statements": self.statements.as_json(), "signature": self.signature,
+            "consent_to_jurisdiction": self.consent_to_jurisdiction,
+        }
+
+
+def request_hash(item: NoticeInput | DeclarationInput) -> bytes:
+    """Stored with an idempotency key: a retry under the key must hash the same."""
+    return hashlib.sha256(json.dumps(item.fingerprint(), sort_keys=True).encode()).digest()
+
 
 @dataclass(frozen=True, slots=True)
 class ActionProofInput:
@@ -240,10 +257,24 @@ def notice_shape_problems(item: NoticeInput, max_listings: int, prefix: str = ""
         p.add("explanation", f"At most {MAX_TEXT} characters.")
     if item.signature is not None and len(item.signature) > 500:
         p.add("signature", "At most 500 characters.")
-    if item.idempotency_key is not None and not 1 <= len(item.idempotency_key) <= 200:
-        p.add("idempotencyKey", "1-200 characters.")
+    idempotency_key_problems(p, item.idempotency_key)
     evidence_problems(p, item.evidence)
     return p.items
+
+
+def declaration_shape_problems(item: DeclarationInput) -> list[FieldProblem]:
+    """Problems that need no database: sizes and formats."""
+    p = Problems()
+    if len(item.explanation) > MAX_TEXT:
+        p.add("explanation", f"At most {MAX_TEXT} characters.")
+    idempotency_key_problems(p, item.idempotency_key)
+    evidence_problems(p, item.evidence)
+    return p.items
+
+
+def idempotency_key_problems(p: Problems, key: str | None) -> None:
+    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+        p.add("idempotencyKey", f"1-{MAX_IDEMPOTENCY_KEY} characters.")
 
 
 def notice_present_fields(item: NoticeInput, *, has_identity: bool, has_email: bool) -> frozenset[str]:

@@ -81,6 +81,10 @@ class Outbox(Protocol):
 
 
 class IdempotencyStore(Protocol):
+    async def get(self, operation: str, key: str) -> tuple[bytes, Any] | None:
+        """(request hash, stored result) of the earlier request under this key, if there was one."""
+        ...
+
     def put_many(self, operation: str, rows: Sequence[tuple[str, bytes, Any]]) -> None: ...
 
 
@@ -335,7 +339,9 @@ class UnitOfWork(Protocol):
     @property
     def reports(self) -> TransparencyReportRepository: ...
 
-    def calendar(self, country_code: str) -> WorkingDayCalendar: ...
+    def calendar(self, country_code: str) -> WorkingDayCalendar:
+        """The holiday calendar of a country; InvalidInput on `holidayCountry` when there is none."""
+        ...
 
 
 class OperatorUnitOfWork(Protocol):
@@ -345,6 +351,10 @@ class OperatorUnitOfWork(Protocol):
     def clock(self) -> Clock: ...
     @property
     def tenants(self) -> TenantRepository: ...
+
+    def calendar(self, country_code: str) -> WorkingDayCalendar:
+        """As UnitOfWork.calendar: a new tenant's holiday country must be one its deadlines can use."""
+        ...
 
     async def enter_tenant(self, tenant_id: UUID) -> UnitOfWork: ...
 

@@ -69,6 +69,10 @@ class Principal:
         return f"apikey:{self.key_id}" if self.key_id else "operator"
 
 
+#: How far a sandbox test clock may run ahead in total: far enough for any window or retention period a
+#: policy sets, and far from the end of the calendar (advanced without limit, `now` overflows).
+MAX_CLOCK_OFFSET = timedelta(days=10 * 366)
+
 KEY_PREFIX = "nhk_"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -98,6 +102,17 @@ def validate_new_tenant(slug: str, name: str, timezone: str, holiday_country: st
         problems.append(FieldProblem("holidayCountry", "Use an ISO 3166-1 alpha-2 code such as CN or US."))
     if problems:
         raise InvalidInput.from_problems(problems)
+
+
+def advanced_clock_offset(current: timedelta, by_seconds: float) -> timedelta:
+    """The test clock's offset after moving it `by_seconds` forward, within MAX_CLOCK_OFFSET in total."""
+    if not 0 < by_seconds <= MAX_CLOCK_OFFSET.total_seconds():  # `not` also refuses NaN
+        raise InvalidInput("Advance by a positive duration of at most ten years.", "seconds")
+    offset = current + timedelta(seconds=by_seconds)
+    if offset > MAX_CLOCK_OFFSET:
+        raise InvalidInput(f"The test clock runs at most ten years ahead in total; it is {current.days} days "
+                           f"ahead already.", "seconds")
+    return offset
 
 
 def validate_key_name(name: str, roles: tuple[Role, ...]) -> None:

@@ -164,6 +164,9 @@ class PgOperatorUnitOfWork:
         self.tenants = repos.TenantRepo(conn, None)
         self.entered: PgUnitOfWork | None = None
 
+    def calendar(self, country_code: str) -> WorkingDayCalendar:
+        return calendar_for(country_code)
+
     async def enter_tenant(self, tenant_id: UUID) -> PgUnitOfWork:
         state = await self._db._enter_tenant(self.conn, tenant_id)
         self.entered = PgUnitOfWork(self.conn, tenant_id, self._db.clock_for(state.clock_offset),

@@ -371,6 +371,13 @@ class IdempotencyRepo(_Repo):
         super().__init__(conn, tenant_id)
         self.writes = writes
 
+    async def get(self, operation: str, key: str) -> tuple[bytes, Any] | None:
+        """One key's earlier request (notice intake reads its keys in batch: intake_references)."""
+        row = await self.conn.fetchrow(
+            "SELECT request_hash, result FROM idempotency_keys WHERE tenant_id = $1 AND operation = $2 AND key = $3",
+            self.tenant_id, operation, key)
+        return (bytes(row["request_hash"]), row["result"]) if row else None
+
     def put_many(self, operation: str, rows: Sequence[tuple[str, bytes, Any]]) -> None:
         """Staged into the transaction's final write; a key stored meanwhile by a concurrent request with the
         same key fails the transaction with a Conflict."""

@@ -10,7 +10,7 @@ from uuid import UUID
 from domain.calendar import Window, compute_window
 from domain.cases import CaseEvent, CaseState
 from domain.decisions import AUTOMATED, DecisionDraft, Reason, RuleRecord
-from domain.errors import Conflict, FieldProblem, InvalidInput, NotFound, PolicyViolation
+from domain.errors import Conflict, FieldProblem, IdempotencyKeyReused, InvalidInput, NotFound, PolicyViolation
 from domain.ids import new_id
 from domain.notices import (
     ActionProofInput,
@@ -20,7 +20,9 @@ from domain.notices import (
     DeclarationStatus,
     Problems,
     declaration_present_fields,
+    declaration_shape_problems,
     evidence_problems,
+    request_hash,
 )
 from domain.policies import PolicyInForce
 from domain.policy import WindowStart
@@ -30,6 +32,8 @@ from domain.problem_paths import DECLARATION_INPUT_PATHS, as_input_problems
 from domain.services.case_work import CaseWork
 from domain.services.notices import REVIEWERS, SUBMITTERS
 from domain.tenancy import Principal
+
+DECLARE_OPERATION = "submitDeclaration"
 
 
 async def _cases(uow: UnitOfWork, case_ids: Sequence[UUID], field: str = "caseIds") -> list[Case]:
@@ -45,8 +49,21 @@ async def _cases(uow: UnitOfWork, case_ids: Sequence[UUID], field: str = "caseId
 
 
 async def submit_declaration(uow: UnitOfWork, principal: Principal, data: DeclarationInput) -> Declaration:
-    """A merchant declares non-infringement for one or more of its cases (ECL 43, DMCA 512(g), DSA Art 20)."""
+    """A merchant declares non-infringement for one or more of its cases (ECL 43, DMCA 512(g), DSA Art 20).
+
+    A retry under the same idempotencyKey gets the original declaration back (its cases are declared by
+    then, so deciding again would refuse it); another payload under the key is IdempotencyKeyReused."""
     principal.require(*SUBMITTERS)
+    problems = declaration_shape_problems(data)
+    if problems:
+        raise InvalidInput.from_problems(problems)
+    if data.idempotency_key is not None:
+        earlier = await uow.idempotency.get(DECLARE_OPERATION, data.idempotency_key)
+        if earlier is not None:
+            stored_hash, result = earlier
+            if stored_hash != request_hash(data):
+                raise IdempotencyKeyReused()
+            return await _declaration(uow, UUID(result["declaration_id"]))
     cases = await _cases(uow, data.case_ids)
     merchants = {c.merchant_id for c in cases}
     if len(merchants) != 1:
@@ -55,12 +72,6 @@ async def submit_declaration(uow: UnitOfWork, principal: Principal, data: Declar
              for n, c in enumerate(cases) if c.state is not CaseState.MEASURES_APPLIED or c.declaration_id]
     if wrong:
         raise Conflict(wrong[0].message, wrong[0].field)
-    p = Problems()
-    if len(data.explanation) > 20_000:
-        p.add("explanation", "At most 20000 characters.")
-    evidence_problems(p, data.evidence)
-    if p.items:
-        raise InvalidInput.from_problems(p.items)
     in_force = await uow.policies.in_force()
     merchant_id = merchants.pop()
     name, email, address, phone = (await uow.parties.contact_flags([merchant_id])).get(
@@ -83,6 +94,9 @@ async def submit_declaration(uow: UnitOfWork, principal: Principal, data: Declar
         case_ids=tuple(c.id for c in cases),
     )
     await uow.declarations.insert(declaration, {}, data.idempotency_key)
+    if data.idempotency_key is not None:
+        uow.idempotency.put_many(DECLARE_OPERATION, [
+            (data.idempotency_key, request_hash(data), {"declaration_id": str(declaration.id)})])
     rules = [RuleRecord(h.rule_id, h.passed, dict(h.inputs)) for h in assessment.hits]
     uow.decisions.record(DecisionDraft(
         subject_type="declaration", subject_id=declaration.id, kind="declaration.receive", outcome="submitted",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -30,6 +28,7 @@ from domain.notices import (
     NoticeInput,
     notice_present_fields,
     notice_shape_problems,
+    request_hash,
 )
 from domain.policy import MeasureType
 from domain.policy_eval import NoticeFacts, compile_policy, evaluate_notice
@@ -56,10 +55,6 @@ class NoticeResult:
     cases: tuple[Case, ...] = ()
     error: DomainError | None = None
     replayed: bool = False
-
-
-def _request_hash(item: NoticeInput) -> bytes:
-    return hashlib.sha256(json.dumps(item.fingerprint(), sort_keys=True).encode()).digest()
 
 
 def _rules(hits: Sequence[object]) -> list[RuleRecord]:
@@ -95,8 +90,8 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
     replay_ids: dict[int, UUID] = {}
     for key, i in seen_keys.items():
         if key in refs.replays:
-            request_hash, result = refs.replays[key]
-            if request_hash != _request_hash(items[i]):
+            stored_hash, result = refs.replays[key]
+            if stored_hash != request_hash(items[i]):
                 results[i] = NoticeResult(i, error=IdempotencyKeyReused())
             else:
                 replay_ids[i] = UUID(result["notice_id"])
@@ -192,7 +187,7 @@ async def submit_notices(uow: UnitOfWork, principal: Principal, items: Sequence[
             new_cases.append(case)
         results[i] = NoticeResult(i, notice=notice, cases=tuple(new_cases))
         if it.idempotency_key:
-            to_remember.append((it.idempotency_key, _request_hash(it), {"notice_id": str(notice.id)}))
+            to_remember.append((it.idempotency_key, request_hash(it), {"notice_id": str(notice.id)}))
         uow.outbox.add("notice.received", {"notice_id": str(notice.id), "case_count": len(new_cases)},
                        ordering_key=str(notice.id))
 

@@ -17,6 +17,7 @@ from domain.tenancy import (
     Role,
     Tenant,
     TenantMode,
+    advanced_clock_offset,
     generate_api_key,
     validate_key_name,
     validate_new_tenant,
@@ -45,6 +46,8 @@ async def create_tenant(uows: UnitOfWorkFactory, principal: Principal, data: New
         raise Forbidden("Only the platform operator key can create tenants.")
     validate_new_tenant(data.slug, data.name, data.timezone, data.holiday_country)
     async with uows.operator() as op:
+        # The calendar every deadline of the tenant will count on (confirmDelivery, windows) must exist.
+        op.calendar(data.holiday_country)
         now = op.clock.now()
         tenant = Tenant(
             id=new_id(), slug=data.slug, name=data.name, timezone=data.timezone,
@@ -89,6 +92,5 @@ async def advance_test_clock(uow: UnitOfWork, principal: Principal, by_seconds: 
     tenant = await uow.tenants.get_current()
     if tenant.mode is not TenantMode.SANDBOX:
         raise Forbidden("Only sandbox tenants have a test clock.")
-    if by_seconds <= 0 or by_seconds > 10 * 366 * 86400:
-        raise InvalidInput("Advance by a positive duration of at most ten years.", "seconds")
-    return await uow.tenants.set_clock_offset(tenant.clock_offset.total_seconds() + by_seconds)
+    offset = advanced_clock_offset(tenant.clock_offset, by_seconds)
+    return await uow.tenants.set_clock_offset(offset.total_seconds())

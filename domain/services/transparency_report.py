@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from domain.dates import day_end, day_start
 from domain.errors import InvalidInput
 from domain.ports import UnitOfWork
 from domain.tenancy import Principal, Role
@@ -37,13 +38,13 @@ MAX_PERIOD_DAYS = 3660
 
 def period_bounds(period_from: date, period_to: date, timezone: str) -> tuple[datetime, datetime]:
     """[start, end) of the inclusive day range in the timezone."""
+    zone = ZoneInfo(timezone)
+    start, end = day_start(period_from, zone, "from"), day_end(period_to, zone, "to")
     if period_to < period_from:
         raise InvalidInput("'to' must not be before 'from'.", "to")
     if (period_to - period_from).days >= MAX_PERIOD_DAYS:
         raise InvalidInput(f"A report covers at most {MAX_PERIOD_DAYS} days.", "to")
-    zone = ZoneInfo(timezone)
-    return (datetime.combine(period_from, time(), zone),
-            datetime.combine(period_to + timedelta(days=1), time(), zone))
+    return start, end
 
 
 async def transparency_report(uow: UnitOfWork, principal: Principal, period_from: date,
