@@ -325,7 +325,7 @@ def declaration_from_row(r: asyncpg.Record, case_ids: Sequence[UUID] = ()) -> De
 
 
 class DeclarationRepo(_Repo):
-    async def insert(self, d: Declaration, identity: Mapping[str, Any], idempotency_key: str | None) -> None:
+    async def insert(self, d: Declaration, identity: Mapping[str, Any], idempotency_key: str | None) -> bool:
         await self.conn.execute(
             "INSERT INTO declarations (tenant_id, id, merchant_id, grounds, explanation, evidence, statements,"
             " identity, status, policy_version, idempotency_key, received_at)"
@@ -333,8 +333,11 @@ class DeclarationRepo(_Repo):
             self.tenant_id, d.id, d.merchant_id, d.grounds.value, d.explanation, [e.as_json() for e in d.evidence],
             d.statements.as_json(), dict(identity), d.status.value, d.policy_version, idempotency_key, d.received_at,
         )
-        await self.conn.execute(
-            "UPDATE cases SET declaration_id = $1 WHERE id = any($2::uuid[])", d.id, list(d.case_ids))
+        # A case answered meanwhile (its row was locked and changed) is not claimed: the caller sees fewer.
+        status = await self.conn.execute(
+            "UPDATE cases SET declaration_id = $1, revision = revision + 1"
+            " WHERE id = any($2::uuid[]) AND declaration_id IS NULL", d.id, list(d.case_ids))
+        return bool(status == f"UPDATE {len(set(d.case_ids))}")
 
     async def get(self, declaration_id: UUID) -> Declaration | None:
         r = await self.conn.fetchrow(f"SELECT {_DECL_COLS} FROM declarations WHERE id = $1", declaration_id)

@@ -93,7 +93,8 @@ async def submit_declaration(uow: UnitOfWork, principal: Principal, data: Declar
         policy_version=in_force.version, received_at=now, reviewed_at=None, forwarded_at=None, delivered_at=None,
         case_ids=tuple(c.id for c in cases),
     )
-    await uow.declarations.insert(declaration, {}, data.idempotency_key)
+    if not await uow.declarations.insert(declaration, {}, data.idempotency_key):
+        raise Conflict("Another declaration for these cases arrived at the same time; reload the cases.", "caseIds")
     if data.idempotency_key is not None:
         uow.idempotency.put_many(DECLARE_OPERATION, [
             (data.idempotency_key, request_hash(data), {"declaration_id": str(declaration.id)})])
@@ -105,7 +106,7 @@ async def submit_declaration(uow: UnitOfWork, principal: Principal, data: Declar
     uow.outbox.add("declaration.received", {"declaration_id": str(declaration.id),
                                             "case_ids": [str(c.id) for c in cases]}, ordering_key=str(cases[0].id))
     if not assessment.review_required:
-        cases = [replace(c, declaration_id=declaration.id) for c in cases]
+        cases = [replace(c, declaration_id=declaration.id, revision=c.revision + 1) for c in cases]  # as claimed
         await _accept(uow, in_force, declaration, cases, f"{AUTOMATED}:declarations.review_required",
                       automated=True, immediate=assessment.immediate_restore, rules=rules)
     return await _declaration(uow, declaration.id)
