@@ -544,6 +544,17 @@ async def test_confirm_measure_failure_returns_to_review_and_double_confirmation
 TWO_MEASURES = [{"type": "REMOVE"}, {"type": "RESTRICT_REGION", "territorialScope": ["CN"]}]
 
 
+async def _case_with_two_measures(make_tenant: Any) -> tuple[TenantHandle, dict[str, Any], dict[str, Any], str, str]:
+    """A case accepted with remove and restrict_region; returns the tenant, seed, case and both measure ids."""
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = (await _submit(s["integration"], _notice(s, ["sku-0"])))["cases"]
+    accepted = await _accept(s["reviewer"], case["id"], measures=TWO_MEASURES)
+    assert accepted["__typename"] == "CaseSuccess", accepted
+    ids = {m["type"]: m["id"] for m in accepted["case"]["measures"]}
+    return tenant, s, case, ids["REMOVE"], ids["RESTRICT_REGION"]
+
+
 async def _measure_decisions(owner_conn: Any, case_id: str) -> list[tuple[str, str, str, UUID, str]]:
     rows = await owner_conn.fetch(
         "SELECT kind, outcome, subject_type, subject_id, reason_text FROM decisions"
@@ -558,14 +569,8 @@ async def test_a_failed_measure_sends_the_case_back_to_review_with_its_other_mea
     measure is lifted with the failure, and a later rejection leaves the listing unrestricted."""
     from tests.e2e.test_preset_flows import _check_chain_and_outbox
 
-    tenant = await make_tenant(mode="SANDBOX")
-    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    tenant, s, case, remove, region = await _case_with_two_measures(make_tenant)
     integration: GraphQLClient = s["integration"]
-    [case] = (await _submit(integration, _notice(s, ["sku-0"])))["cases"]
-    accepted = await _accept(s["reviewer"], case["id"], measures=TWO_MEASURES)
-    assert accepted["__typename"] == "CaseSuccess", accepted
-    ids = {m["type"]: m["id"] for m in accepted["case"]["measures"]}
-    remove, region = ids["REMOVE"], ids["RESTRICT_REGION"]
 
     # The first confirmation does not move the case, but it is a decision, on the measure.
     applied = await _confirm(integration, remove)
@@ -623,14 +628,8 @@ async def test_a_failed_measure_sends_the_case_back_to_review_with_its_other_mea
 async def test_the_last_of_two_measures_applied_moves_the_case_and_each_confirmation_is_a_decision(
     make_tenant: Any, owner_conn: Any
 ) -> None:
-    tenant = await make_tenant(mode="SANDBOX")
-    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    _, s, case, remove, region = await _case_with_two_measures(make_tenant)
     integration: GraphQLClient = s["integration"]
-    [case] = (await _submit(integration, _notice(s, ["sku-0"])))["cases"]
-    accepted = await _accept(s["reviewer"], case["id"], measures=TWO_MEASURES)
-    assert accepted["__typename"] == "CaseSuccess", accepted
-    ids = {m["type"]: m["id"] for m in accepted["case"]["measures"]}
-    remove, region = ids["REMOVE"], ids["RESTRICT_REGION"]
 
     first = await _confirm(integration, region)
     assert first["__typename"] == "ConfirmMeasureSuccess", first
