@@ -33,6 +33,7 @@ from strawberry.types import Info
 
 from api.executor import Executor, Limits
 from api.pagination import cursor_instant, cursor_uuid, decode_parts_cursor, encode_parts_cursor
+from api.text_input import check_parameters
 from domain.dates import EARLIEST, LATEST, day_end, day_start
 from domain.errors import InvalidInput, NotFound
 from domain.redaction import MARKER_PATTERN
@@ -284,6 +285,7 @@ async def page_list(request: Request) -> Response:
     t = TEXT[lang]
     q = request.query_params
     try:
+        check_parameters(request)
         rows, more = await list_records(
             request.app.state.db, slug, first=PAGE, after=q.get("after"), kind=q.get("kind") or None,
             right_type=q.get("right") or None, published=(_day(q.get("from"), "from"), _day(q.get("to"), "to")),
@@ -303,9 +305,12 @@ async def page_detail(request: Request) -> Response:
     lang = _lang(request)
     t = TEXT[lang]
     try:
+        check_parameters(request)
         row, related, timeline = await one_record(request.app.state.db, slug, UUID(request.path_params["id"]))
     except (NotFound, ValueError):
         return HTMLResponse("Not found", 404)
+    except InvalidInput as exc:
+        return HTMLResponse(f"Bad request: {exc.message}", 400)
     html = _templates.get_template("public_detail.html").render(
         t=t, lang=lang, slug=slug, row=row, related=related, timeline=timeline, display=lambda v: _display(v, t))
     return HTMLResponse(html)
@@ -317,6 +322,7 @@ _CSV_FIELDS = EXPORT_COLUMNS  # id, kind, published_at, right_type, listing_titl
 
 
 async def _export_range(request: Request) -> tuple[UUID, datetime, datetime]:
+    check_parameters(request)
     q = request.query_params
     since = day_start(_day(q.get("from"), "from") or EARLIEST, UTC, "from")
     until = day_end(_day(q.get("to"), "to") or LATEST, UTC, "to")

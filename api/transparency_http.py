@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.auth import authenticate
+from api.text_input import check_parameters
 from domain.errors import DomainError, ErrorCode
 from domain.services.transparency_report import report_csv, transparency_report
 
@@ -44,6 +45,7 @@ async def transparency_csv(request: Request) -> Response:
             from domain.errors import Forbidden
 
             raise Forbidden("This report needs a tenant API key.")
+        check_parameters(request)
         period_from, period_to = _day(request, "from"), _day(request, "to")
         async with db.uow(principal.tenant_id) as uow:
             report = await transparency_report(uow, principal, period_from, period_to)

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# PostgreSQL stores no NUL in text or jsonb: text holding one is refused where it enters (api.text_input),
+# and the database's refusal is mapped to InvalidInput with this message (infra.db).
+NUL_IN_TEXT = "Text must not contain NUL (U+0000) characters."
+
 
 class ErrorCode(StrEnum):
     INVALID_INPUT = "INVALID_INPUT"

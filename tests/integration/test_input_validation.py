@@ -1,0 +1,187 @@
+"""Bad input gets a clear, typed error and never loses or corrupts data (through GraphQL and the public routes).
+
+NUL characters (PostgreSQL stores none in text or jsonb) are refused where GraphQL coerces input and on the
+public HTTP routes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.test_policies import CREATE as CREATE_DRAFT
+from tests.api.test_policies import UPDATE as UPDATE_DRAFT
+from tests.api.test_policies import VALIDATE as VALIDATE_POLICY
+from tests.api.test_policies import _create as _create_draft
+from tests.conftest import CREATE_KEY, CREATE_TENANT, GraphQLClient
+from tests.e2e.test_preset_flows import LISTINGS, PARTY, RIGHT, _seed
+from tests.integration.test_cases_behaviour import (
+    ACCEPT,
+    ERROR_FIELDS,
+    SUBMIT,
+    SUBMIT_MANY,
+    _notice,
+    _submit,
+)
+
+NUL_MESSAGE = "Text must not contain NUL (U+0000) characters."
+DECLARE = f"""mutation($input: SubmitDeclarationInput!) {{ submitDeclaration(input: $input) {{
+  __typename ... on Error {{ {ERROR_FIELDS} }} }} }}"""
+PROOF = f"""mutation($input: SubmitActionProofInput!) {{ submitActionProof(input: $input) {{
+  __typename ... on CasesSuccess {{ cases {{ id state }} }} ... on Error {{ {ERROR_FIELDS} }} }} }}"""
+LISTINGS_WITH_ERRORS = """mutation($input: UpsertListingsInput!) { upsertListings(input: $input) {
+  __typename ... on UpsertListingsSuccess { succeeded failed results { listing { id } error {
+    code field ... on InvalidInputError { problems { field message } } } } } } }"""
+PARTY_PAYLOAD = f"""mutation($input: UpsertPartyInput!) {{ upsertParty(input: $input) {{
+  __typename ... on Error {{ {ERROR_FIELDS} }} }} }}"""
+RIGHT_PAYLOAD = f"""mutation($input: RegisterIpRightInput!) {{ registerIpRight(input: $input) {{
+  __typename ... on Error {{ {ERROR_FIELDS} }} }} }}"""
+PUBLIC_RECORDS = "query($t: String!) { records(tenant: $t) { edges { node { id } } } }"
+NOTICE_ROW = "SELECT explanation, evidence, signature, statements FROM notices WHERE id = $1"
+GLOBAL_ID = "Q2FzZTowMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA="  # Case:<zero uuid>; never reached
+
+
+def _nul_error(body: dict[str, Any], *where: str) -> dict[str, Any]:
+    """The one top-level error of a request refused before anything ran: typed, naming the field."""
+    assert body["data"] is None, body
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "INVALID_INPUT", error
+    assert NUL_MESSAGE in error["message"], error
+    for part in where:
+        assert part in error["message"], (part, error["message"])
+    return error  # type: ignore[no-any-return]
+
+
+def _problems(payload: dict[str, Any]) -> dict[str, str]:
+    assert payload["__typename"] == "InvalidInputError", payload
+    assert payload["code"] == "INVALID_INPUT"
+    return {p["field"]: p["message"] for p in payload["problems"]}
+
+
+# ----- 1. NUL characters -------------------------------------------------------------------------
+
+
+async def test_nul_in_any_string_variable_is_refused_naming_the_field(make_tenant: Any, operator: GraphQLClient,
+                                                                       db: Any, owner_conn: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    admin = tenant.admin
+    [case] = (await _submit(s["integration"], _notice(s, ["sku-0"])))["cases"]
+    tenant_id = await tenant.tenant_id(db)
+    counts = {t: await owner_conn.fetchval(f"SELECT count(*) FROM {t} WHERE tenant_id = $1", tenant_id)
+              for t in ("notices", "api_keys", "parties", "ip_rights", "listings", "policy_versions", "decisions")}
+    nul = "bad\x00text"
+    notice = _notice(s, ["sku-0"])
+    cases: list[tuple[GraphQLClient, str, dict[str, Any], tuple[str, ...]]] = [
+        (admin, SUBMIT, {"input": {**notice, "explanation": nul}}, ("$input", ".explanation")),
+        (admin, SUBMIT, {"input": {**notice, "reasonCode": nul}}, (".reasonCode",)),
+        (admin, SUBMIT, {"input": {**notice, "channel": nul}}, (".channel",)),
+        (admin, SUBMIT, {"input": {**notice, "idempotencyKey": nul}}, (".idempotencyKey",)),
+        (admin, SUBMIT, {"input": {**notice, "listingExternalIds": ["sku-0", nul]}}, (".listingExternalIds[1]",)),
+        (admin, SUBMIT, {"input": {**notice, "evidence": [*notice["evidence"], {"kind": "k", "description": nul}]}},
+         (".evidence[2].description",)),
+        (admin, SUBMIT, {"input": {**notice, "complainantId": nul}}, (".complainantId",)),  # ID, not String
+        (operator, CREATE_TENANT, {"input": {"slug": "nul-slug", "name": nul, "timezone": "Asia/Shanghai",
+                                             "holidayCountry": "CN"}}, (".name",)),
+        (admin, CREATE_KEY, {"input": {"name": nul, "roles": ["ADMIN"]}}, (".name",)),
+        (admin, PARTY, {"input": {"kind": "MERCHANT", "externalRef": "m", "displayName": nul}}, (".displayName",)),
+        (admin, PARTY, {"input": {"kind": "MERCHANT", "externalRef": "m", "displayName": "M",
+                                  "personalData": {"address": nul}}}, (".personalData.address",)),
+        (admin, RIGHT, {"input": {"holderId": s["holder"], "type": "TRADEMARK", "registrationNumber": "TM-2",
+                                  "jurisdiction": "CN", "classes": ["25", nul]}}, (".classes[1]",)),
+        (admin, CREATE_DRAFT, {"input": {"basedOn": "current", "note": nul}}, (".note",)),
+        (admin, ACCEPT, {"input": {"caseId": case["id"], "reason": nul}}, (".reason",)),
+        (admin, DECLARE, {"input": {"caseIds": [case["id"]], "grounds": "OWNER", "explanation": nul}},
+         (".explanation",)),
+        (admin, PROOF, {"input": {"caseIds": [case["id"]], "kind": "LAWSUIT", "authority": nul, "reference": "r",
+                                  "filedOn": "2026-01-01"}}, (".authority",)),
+        (admin, LISTINGS, {"input": {"items": [{"externalId": "e", "url": "https://m.example/1", "title": nul,
+                                                "merchantRef": "shop"}]}}, (".items[0].title",)),
+        (admin, "query($f: ReviewQueueFilter) { reviewQueue(filter: $f) { edges { cursor } } }",
+         {"f": {"rightType": nul}}, ("$f", ".rightType")),
+        (admin, "query($f: PartyFilter) { parties(filter: $f) { edges { cursor } } }",
+         {"f": {"externalRef": nul}}, (".externalRef",)),
+        (admin, "query($a: String) { parties(after: $a) { edges { cursor } } }", {"a": nul}, ("$a",)),
+    ]
+    for client, query, variables, where in cases:
+        response = await client.raw(query, variables)
+        assert response.status_code == 200
+        _nul_error(response.json(), *where)
+    # Nothing of it was written.
+    assert await owner_conn.fetchval("SELECT count(*) FROM tenants WHERE slug = 'nul-slug'") == 0
+    for table, before in counts.items():
+        after = await owner_conn.fetchval(f"SELECT count(*) FROM {table} WHERE tenant_id = $1", tenant_id)
+        assert after == before, table
+
+
+async def test_nul_in_a_literal_or_json_value_is_refused_naming_the_field(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    admin = tenant.admin
+    literal = await admin.raw('mutation { createApiKey(input: {name: "a\\u0000b", roles: [ADMIN]}) { __typename } }')
+    error = _nul_error(literal.json(), "Argument 'input'", ".name")
+    assert error["locations"]
+
+    in_list = await admin.raw('{ reviewQueue(filter: {rightType: "x", states: []}) { edges { cursor } }'
+                              ' parties(filter: {externalRef: "\\u0000"}) { edges { cursor } } }')
+    _nul_error(in_list.json(), "Argument 'filter'", ".externalRef")
+
+    default = await admin.raw('query($a: String = "\\u0000") { parties(after: $a) { edges { cursor } } }')
+    _nul_error(default.json(), "$a")
+
+    draft = await _create_draft(admin, "current")
+    document = dict(draft["policyVersion"]["document"])
+    document["disclosure"] = {**document["disclosure"], "extra_redaction_patterns": ["ok", "bad\x00"]}
+    updated = await admin.raw(UPDATE_DRAFT, {"input": {"id": draft["policyVersion"]["id"], "document": document}})
+    _nul_error(updated.json(), "$input", ".document", "disclosure.extra_redaction_patterns.1")
+    validated = await admin.raw(VALIDATE_POLICY, {"doc": {"bad\x00key": 1}})
+    _nul_error(validated.json(), "$doc")
+    json_literal = await admin.raw('{ validatePolicy(document: {notes: ["\\u0000"]}) { field } }')
+    _nul_error(json_literal.json(), "Argument 'document'", ".notes[0]")
+
+
+async def test_a_nul_in_one_item_of_a_batch_refuses_the_whole_call_and_writes_nothing(
+    make_tenant: Any, db: Any, owner_conn: Any
+) -> None:
+    """The whole request is refused at coercion, like any other ill-typed input: nothing is written, and the
+    error names the item, so the client fixes it and sends the same batch again."""
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=3)
+    tenant_id = await tenant.tenant_id(db)
+    items = [_notice(s, ["sku-0"], idempotencyKey="n-0"), _notice(s, ["sku-1"], explanation="a\x00b"),
+             _notice(s, ["sku-2"], idempotencyKey="n-2")]
+    response = await s["integration"].raw(SUBMIT_MANY, {"input": {"notices": items}})
+    _nul_error(response.json(), "$input", ".notices[1].explanation")
+    for table in ("notices", "cases", "idempotency_keys"):
+        assert await owner_conn.fetchval(f"SELECT count(*) FROM {table} WHERE tenant_id = $1", tenant_id) == 0
+
+    listings = [{"externalId": "new-0", "url": "https://m.example/n0", "title": "ok", "merchantRef": "shop"},
+                {"externalId": "new-1", "url": "https://m.example/n1", "title": "Item\x00", "merchantRef": "shop"}]
+    response = await s["integration"].raw(LISTINGS, {"input": {"items": listings}})
+    _nul_error(response.json(), ".items[1].title")
+    assert await owner_conn.fetchval(
+        "SELECT count(*) FROM listings WHERE tenant_id = $1 AND external_id LIKE 'new-%'", tenant_id) == 0
+
+    items[1]["explanation"] = "ab"  # fixed: the same batch goes through
+    batch = (await s["integration"](SUBMIT_MANY, {"input": {"notices": items}}))["submitNotices"]
+    assert (batch["succeeded"], batch["failed"]) == (3, 0), batch
+
+
+async def test_nul_on_the_public_graphql_endpoint_and_routes_is_a_400_typed_error(make_tenant: Any, http: Any) -> None:
+    response = await http.post("/public/graphql", json={"query": PUBLIC_RECORDS, "variables": {"t": "a\x00b"}})
+    assert response.status_code == 200
+    _nul_error(response.json(), "$t")
+
+    tenant = await make_tenant(mode="SANDBOX", country="CN")  # cn-ecl: the public feed is on
+    for url, field in ((f"/p/{tenant.slug}%00", "tenant"), (f"/p/{tenant.slug}?q=a%00", "q"),
+                       (f"/p/{tenant.slug}?kind=%00", "kind"), (f"/p/{tenant.slug}?right=x%00", "right"),
+                       (f"/p/{tenant.slug}/d/%00", "id"), (f"/p/{tenant.slug}/export.csv?from=%00", "from"),
+                       (f"/p/{tenant.slug}/export.jsonl?to=2026-01-01%00", "to"), ("/p/x%00y/export.csv", "tenant")):
+        page = await http.get(url)
+        assert page.status_code == 400, (url, page.status_code, page.text)
+        assert page.text == f"Bad request: Parameter '{field}': {NUL_MESSAGE}", (url, page.text)
+    assert (await http.get(f"/p/{tenant.slug}?q=fine")).status_code == 200
+
+    admin = {"authorization": f"Bearer {tenant.admin.key}"}
+    report = await http.get("/reports/transparency.csv?from=2026-01-01&to=2026-01-31%00", headers=admin)
+    assert report.status_code == 400
+    assert report.json() == {"error": {"code": "INVALID_INPUT", "field": "to",
+                                       "message": f"Parameter 'to': {NUL_MESSAGE}"}}
