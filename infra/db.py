@@ -3,7 +3,8 @@
 Every tenant transaction switches to the application role and sets the tenant in one statement,
 so row-level security applies even when the login role is a superuser (dev, CI). The unit of work
 buffers outbox messages and other write-only rows and sends them in one statement just before COMMIT
-(decision 0012); a trigger on `outbox` wakes the relay.
+(decision 0012); a trigger on `outbox` wakes the relay. Text the database cannot store (NUL) that reaches
+a unit of work is the caller's input error, not an unexpected one (`_storable_text`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from opentelemetry import propagate
 
 from domain.calendar import WorkingDayCalendar
 from domain.clock import Clock, OffsetClock, SystemClock
+from domain.errors import NUL_IN_TEXT, InvalidInput
 from domain.ids import new_id
 from infra import case_repositories as case_repos
 from infra import repositories as repos
@@ -69,6 +71,16 @@ async def create_pool(settings: Settings, *, min_size: int | None = None, max_si
     )
     assert pool is not None
     return pool
+
+
+@contextlib.asynccontextmanager
+async def _storable_text() -> AsyncIterator[None]:
+    """PostgreSQL refuses NUL in text (CharacterNotInRepertoireError) and jsonb (UntranslatableCharacterError).
+    Input is checked before it gets here (api.text_input); this is the backstop for any path that was not."""
+    try:
+        yield
+    except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError) as exc:
+        raise InvalidInput(NUL_IN_TEXT) from exc
 
 
 class OutboxBuffer:
@@ -214,7 +226,7 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def uow(self, tenant_id: UUID) -> AsyncIterator[PgUnitOfWork]:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with _storable_text(), self.pool.acquire() as conn, conn.transaction():
             state = await self._enter_tenant(conn, tenant_id)
             uow = PgUnitOfWork(conn, tenant_id, self.clock_for(state.clock_offset), state.policy_version)
             yield uow
@@ -229,7 +241,7 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def operator(self) -> AsyncIterator[PgOperatorUnitOfWork]:
-        async with self.system_tx() as conn:
+        async with _storable_text(), self.system_tx() as conn:
             op = PgOperatorUnitOfWork(conn, self)
             yield op
             if op.entered is not None:

@@ -1,13 +1,16 @@
 """Bad input gets a clear, typed error and never loses or corrupts data (through GraphQL and the public routes).
 
 NUL characters (PostgreSQL stores none in text or jsonb) are refused where GraphQL coerces input and on the
-public HTTP routes.
+public HTTP routes; a NUL that reaches the database anyway is still a typed error.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from domain.errors import InvalidInput
 from tests.api.test_policies import CREATE as CREATE_DRAFT
 from tests.api.test_policies import UPDATE as UPDATE_DRAFT
 from tests.api.test_policies import VALIDATE as VALIDATE_POLICY
@@ -185,3 +188,29 @@ async def test_nul_on_the_public_graphql_endpoint_and_routes_is_a_400_typed_erro
     assert report.status_code == 400
     assert report.json() == {"error": {"code": "INVALID_INPUT", "field": "to",
                                        "message": f"Parameter 'to': {NUL_MESSAGE}"}}
+
+
+async def test_a_character_the_database_refuses_is_a_typed_error_inside_a_unit_of_work(
+    make_tenant: Any, db: Any, owner_conn: Any
+) -> None:
+    """The backstop for any path that did not check first: asyncpg's encoding errors become InvalidInput."""
+    from domain import reference as ref
+    from domain.services import reference as reference_service
+    from domain.tenancy import Principal, Role
+
+    tenant = await make_tenant(mode="SANDBOX")
+    tenant_id = await tenant.tenant_id(db)
+    principal = Principal(tenant_id=tenant_id, key_id=None, roles=frozenset({Role.ADMIN}))
+    with pytest.raises(InvalidInput) as text_error:
+        async with db.uow(tenant_id) as uow:
+            await reference_service.upsert_party(uow, principal, ref.PartyInput(
+                kind=ref.PartyKind.MERCHANT, external_ref="nul", display_name="a\x00b"))
+    assert text_error.value.code.value == "INVALID_INPUT"
+    assert "NUL" in text_error.value.message
+    with pytest.raises(InvalidInput):
+        async with db.uow(tenant_id) as uow:
+            await uow.conn.execute("SELECT $1::jsonb", {"a": "\x00"})  # jsonb: UntranslatableCharacterError
+    with pytest.raises(InvalidInput):
+        async with db.operator() as op:
+            await op.conn.execute("SELECT $1::text", "a\x00")
+    assert await owner_conn.fetchval("SELECT count(*) FROM parties WHERE tenant_id = $1", tenant_id) == 0
