@@ -6,6 +6,7 @@ not a DomainError is unexpected and gets masked.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -65,6 +66,33 @@ class InvalidInput(DomainError):
     def from_problems(cls, problems: list[FieldProblem] | tuple[FieldProblem, ...]) -> InvalidInput:
         problems = tuple(problems)
         return cls(_summary(problems) or "Invalid input.", problems[0].field if problems else None, problems)
+
+
+@dataclass
+class Problems:
+    """Collects a validator's field problems, with a path prefix such as `items.3.`; raises them all at once."""
+
+    prefix: str = ""
+    items: list[FieldProblem] = dataclasses.field(default_factory=list)
+
+    def add(self, name: str, message: str, code: str = "invalid") -> None:
+        self.items.append(FieldProblem(f"{self.prefix}{name}", message, code))
+
+    def text(self, name: str, value: str, max_len: int) -> None:
+        """Required text: not blank, at most `max_len` characters."""
+        if not value or not value.strip():
+            self.add(name, "Must not be empty.")
+        else:
+            self.at_most(name, value, max_len)
+
+    def at_most(self, name: str, value: str | None, max_len: int) -> None:
+        """Optional text: at most `max_len` characters (what the database and the public record can hold)."""
+        if value is not None and len(value) > max_len:
+            self.add(name, f"Must be at most {max_len} characters.")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidInput.from_problems(self.items)
 
 
 class NotFound(DomainError):

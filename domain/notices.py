@@ -6,14 +6,14 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from domain.cases import CaseState, CaseStatus
-from domain.errors import FieldProblem
+from domain.errors import FieldProblem, Problems
 from domain.policy import MeasureType
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -216,17 +216,6 @@ class ActionProofInput:
     reference: str
     filed_on: date
     evidence: tuple[Evidence, ...] = ()
-
-
-@dataclass
-class Problems:
-    """Collects field problems with a path prefix, e.g. `items.3.`."""
-
-    prefix: str = ""
-    items: list[FieldProblem] = field(default_factory=list)
-
-    def add(self, name: str, message: str, code: str = "invalid") -> None:
-        self.items.append(FieldProblem(f"{self.prefix}{name}", message, code))
 
 
 def evidence_problems(p: Problems, evidence: Sequence[Evidence], name: str = "evidence") -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from domain.errors import FieldProblem, InvalidInput
+from domain.errors import FieldProblem, InvalidInput, Problems
 
 
 class PartyKind(StrEnum):
@@ -145,26 +145,8 @@ class LegalStatusInput:
     invalidation: Invalidation | None = None
 
 
-@dataclass
-class _Problems:
-    prefix: str = ""
-    items: list[FieldProblem] = field(default_factory=list)
-
-    def add(self, name: str, message: str) -> None:
-        self.items.append(FieldProblem(f"{self.prefix}{name}", message))
-
-    def text(self, name: str, value: str, max_len: int) -> None:
-        if not value or not value.strip():
-            self.add(name, "Must not be empty.")
-        elif len(value) > max_len:
-            self.add(name, f"Must be at most {max_len} characters.")
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            raise InvalidInput.from_problems(self.items)
-
-
-def _check_country(p: _Problems, name: str, code: str | None) -> None:
+def check_country(p: Problems, name: str, code: str | None) -> None:
+    """ISO 3166-1 alpha-2, upper case, as everywhere a country is stored (jurisdictions, markets, scopes)."""
     if code is not None and not _COUNTRY.match(code):
         p.add(name, f"'{code}' is not an ISO 3166-1 alpha-2 country code.")
 
@@ -178,10 +160,10 @@ def is_web_url(url: str) -> bool:
 
 
 def validate_party(data: PartyInput) -> None:
-    p = _Problems()
+    p = Problems()
     p.text("externalRef", data.external_ref, 200)
     p.text("displayName", data.display_name, 300)
-    _check_country(p, "country", data.country)
+    check_country(p, "country", data.country)
     pd = data.personal_data
     if pd is not None and pd.email is not None and not _EMAIL.match(pd.email):
         p.add("personalData.email", "Not an email address.")
@@ -189,7 +171,7 @@ def validate_party(data: PartyInput) -> None:
 
 
 def validate_ip_right(data: IpRightInput) -> None:
-    p = _Problems()
+    p = Problems()
     p.text("registrationNumber", data.registration_number, 100)
     if not (_COUNTRY.match(data.jurisdiction) or data.jurisdiction in {"EU", "WO"}):
         p.add("jurisdiction", "Use an ISO country code, EU (EUIPO) or WO (WIPO).")
@@ -201,7 +183,7 @@ def validate_ip_right(data: IpRightInput) -> None:
 
 
 def validate_legal_status(data: LegalStatusInput) -> None:
-    p = _Problems()
+    p = Problems()
     pending = data.legal_status is LegalStatus.INVALIDATION_PENDING
     if pending and data.invalidation is None:
         p.add("invalidation", "An invalidation-pending right needs the office, case number and acceptance date.")
@@ -213,14 +195,14 @@ def validate_legal_status(data: LegalStatusInput) -> None:
 
 def listing_problems(index: int, item: ListingInput) -> list[FieldProblem]:
     """Problems of one batch item, with paths relative to the item (the batch reports per item)."""
-    p = _Problems()
+    p = Problems()
     p.text("externalId", item.external_id, 200)
     p.text("title", item.title, 500)
     p.text("merchantRef", item.merchant_ref, 200)
     if len(item.url) > 2048 or not is_web_url(item.url):
         p.add("url", "Must be an http(s) URL of at most 2048 characters.")
     for i, market in enumerate(item.markets):
-        _check_country(p, f"markets.{i}", market)
+        check_country(p, f"markets.{i}", market)
     return p.items
 
 

@@ -10,9 +10,9 @@ from uuid import UUID
 
 from domain.cases import CaseEvent, CaseState
 from domain.decisions import DecisionDraft, Reason, RuleRecord
-from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyViolation
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyViolation, Problems
 from domain.ids import new_id
-from domain.notices import Evidence, Problems, evidence_problems
+from domain.notices import Evidence, evidence_problems
 from domain.ports import UnitOfWork
 from domain.services.accounts import end_restriction
 from domain.services.case_work import CaseWork

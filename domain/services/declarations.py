@@ -10,7 +10,15 @@ from uuid import UUID
 from domain.calendar import Window, compute_window
 from domain.cases import CaseEvent, CaseState
 from domain.decisions import AUTOMATED, DecisionDraft, Reason, RuleRecord
-from domain.errors import Conflict, FieldProblem, IdempotencyKeyReused, InvalidInput, NotFound, PolicyViolation
+from domain.errors import (
+    Conflict,
+    FieldProblem,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    PolicyViolation,
+    Problems,
+)
 from domain.ids import new_id
 from domain.notices import (
     ActionProofInput,
@@ -18,7 +26,6 @@ from domain.notices import (
     Declaration,
     DeclarationInput,
     DeclarationStatus,
-    Problems,
     declaration_present_fields,
     declaration_shape_problems,
     evidence_problems,

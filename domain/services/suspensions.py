@@ -9,9 +9,9 @@ from uuid import UUID
 
 from domain.cases import OPEN_STATES, SUSPENDABLE_STATES, CaseEvent, CaseState
 from domain.decisions import AUTOMATED, DecisionDraft, Reason, RuleRecord
-from domain.errors import Conflict, InvalidInput, NotFound, PolicyViolation
+from domain.errors import Conflict, InvalidInput, NotFound, PolicyViolation, Problems
 from domain.ids import new_id
-from domain.notices import Case, Evidence, MeasureRequest, MeasureStatus, Problems, evidence_problems
+from domain.notices import Case, Evidence, MeasureRequest, MeasureStatus, evidence_problems
 from domain.policy import SuspensionGround
 from domain.ports import UnitOfWork
 from domain.reference import LegalStatus, LegalStatusInput
