@@ -13,13 +13,18 @@ from typing import Any
 from uuid import UUID
 
 from domain.cases import CaseState, CaseStatus
+from domain.decisions import Reason
 from domain.errors import FieldProblem, Problems
 from domain.policy import MeasureType
+from domain.reference import MAX_CODE, MAX_NAME, MAX_REF
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _URI = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$", re.IGNORECASE)
-MAX_TEXT = 20_000
+MAX_TEXT = 20_000  # an explanation, a reason's text
 MAX_IDEMPOTENCY_KEY = 200
+MAX_SIGNATURE = 500
+MAX_DESCRIPTION = 2_000  # an evidence item's description
+MAX_EVIDENCE = 100
 
 
 class MeasureStatus(StrEnum):
@@ -218,18 +223,29 @@ class ActionProofInput:
     evidence: tuple[Evidence, ...] = ()
 
 
-def evidence_problems(p: Problems, evidence: Sequence[Evidence], name: str = "evidence") -> None:
-    if len(evidence) > 100:
-        p.add(name, "At most 100 evidence items.")
+def evidence_problems(p: Problems, evidence: Sequence[Evidence], name: str = "evidence", held: int = 0) -> None:
+    """`held`: items the subject holds already (a clarification adds to the notice's); the limit is on all."""
+    if held + len(evidence) > MAX_EVIDENCE:
+        p.add(name, f"At most {MAX_EVIDENCE} evidence items" + (f" in all; {held} are held already." if held else "."))
     for i, e in enumerate(evidence):
-        if not e.kind.strip() or len(e.kind) > 100:
-            p.add(f"{name}.{i}.kind", "Give the kind of evidence (1-100 characters).")
+        if not e.kind.strip() or len(e.kind) > MAX_CODE:
+            p.add(f"{name}.{i}.kind", f"Give the kind of evidence (1-{MAX_CODE} characters).")
         if e.uri is not None and (len(e.uri) > 2048 or not _URI.match(e.uri)):
             p.add(f"{name}.{i}.uri", "Must be a URI of at most 2048 characters.")
         if e.sha256 is not None and not _SHA256.match(e.sha256):
             p.add(f"{name}.{i}.sha256", "Must be 64 lowercase hex characters.")
+        p.at_most(f"{name}.{i}.description", e.description, MAX_DESCRIPTION)
         if e.uri is None and e.sha256 is None and not e.description.strip():
             p.add(f"{name}.{i}", "Evidence needs a URI, a SHA-256 or a description.")
+
+
+def _statement_problems(p: Problems, explanation: str, evidence: Sequence[Evidence], signature: str | None,
+                        idempotency_key: str | None = None, evidence_held: int = 0) -> None:
+    """What a notice, its clarification and a declaration say: the same limits for all three."""
+    p.at_most("explanation", explanation, MAX_TEXT)
+    p.at_most("signature", signature, MAX_SIGNATURE)
+    idempotency_key_problems(p, idempotency_key)
+    evidence_problems(p, evidence, held=evidence_held)
 
 
 def notice_shape_problems(item: NoticeInput, max_listings: int, prefix: str = "") -> list[FieldProblem]:
@@ -240,24 +256,52 @@ def notice_shape_problems(item: NoticeInput, max_listings: int, prefix: str = ""
     count = len(set(item.listing_ids)) + len(set(item.listing_external_ids))
     if count > max_listings:
         p.add("listings", f"At most {max_listings} listings per notice under this tenant's policy; got {count}.")
-    if not item.reason_code.strip() or len(item.reason_code) > 100:
-        p.add("reasonCode", "Give a reason code (1-100 characters).")
-    if len(item.explanation) > MAX_TEXT:
-        p.add("explanation", f"At most {MAX_TEXT} characters.")
-    if item.signature is not None and len(item.signature) > 500:
-        p.add("signature", "At most 500 characters.")
-    idempotency_key_problems(p, item.idempotency_key)
+    if not item.reason_code.strip() or len(item.reason_code) > MAX_CODE:
+        p.add("reasonCode", f"Give a reason code (1-{MAX_CODE} characters).")
+    p.at_most("channel", item.channel, MAX_CODE)
+    _statement_problems(p, item.explanation, item.evidence, item.signature, item.idempotency_key)
+    return p.items
+
+
+def clarification_problems(addition: NoticeInput, evidence_held: int) -> list[FieldProblem]:
+    """Intake's checks on what a clarification adds, with paths into the clarification's input (what the notice
+    holds passed them at intake); with the notice's `evidence_held` items, the evidence stays within the limit."""
+    p = Problems()
+    _statement_problems(p, addition.explanation, addition.evidence, addition.signature, evidence_held=evidence_held)
+    return p.items
+
+
+def action_proof_problems(item: ActionProofInput, today: date) -> list[FieldProblem]:
+    """A filing is named, referenced and evidenced, and was not filed in the future."""
+    p = Problems()
+    for name, value, max_len, missing in (("authority", item.authority, MAX_NAME, "Name the court or authority."),
+                                          ("reference", item.reference, MAX_REF, "Give the case or filing reference.")):
+        if not value.strip():
+            p.add(name, missing, "required")
+        else:
+            p.at_most(name, value, max_len)
+    if not item.evidence:
+        p.add("evidence", "Attach the filing as evidence.", "required")
     evidence_problems(p, item.evidence)
+    if item.filed_on > today:
+        p.add("filedOn", "The filing date is in the future.")
+    return p.items
+
+
+def reason_problems(reasons: Sequence[Reason], text: str, text_field: str = "text") -> list[FieldProblem]:
+    """The reason codes and texts a reviewer gives with a decision: codes not blank, everything bounded."""
+    p = Problems()
+    for n, reason in enumerate(reasons):
+        p.text(f"reasons.{n}.code", reason.code, MAX_CODE)
+        p.at_most(f"reasons.{n}.text", reason.text, MAX_TEXT)
+    p.at_most(text_field, text, MAX_TEXT)
     return p.items
 
 
 def declaration_shape_problems(item: DeclarationInput) -> list[FieldProblem]:
     """Problems that need no database: sizes and formats."""
     p = Problems()
-    if len(item.explanation) > MAX_TEXT:
-        p.add("explanation", f"At most {MAX_TEXT} characters.")
-    idempotency_key_problems(p, item.idempotency_key)
-    evidence_problems(p, item.evidence)
+    _statement_problems(p, item.explanation, item.evidence, item.signature, item.idempotency_key)
     return p.items
 
 

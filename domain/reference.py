@@ -106,6 +106,14 @@ class Listing:
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_BATCH = 1000
+MAX_NAME = 300  # a display name, legal name, merchant name, court or authority
+MAX_REF = 200  # an external reference or id
+MAX_TITLE = 500
+MAX_CODE = 100  # a short code: registration number, Nice class, reason code, evidence kind, channel
+# Personal data is kept (never disclosed), so it is bounded like everything kept: a legal name as a display
+# name, an email address by RFC 5321's path limit, the rest by what a postal address or an id can need.
+_PERSONAL_LIMITS = (("legalName", "legal_name", MAX_NAME), ("email", "email", 254), ("phone", "phone", 50),
+                    ("address", "address", 1000), ("idNumber", "id_number", 100))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,24 +169,30 @@ def is_web_url(url: str) -> bool:
 
 def validate_party(data: PartyInput) -> None:
     p = Problems()
-    p.text("externalRef", data.external_ref, 200)
-    p.text("displayName", data.display_name, 300)
+    p.text("externalRef", data.external_ref, MAX_REF)
+    p.text("displayName", data.display_name, MAX_NAME)
     check_country(p, "country", data.country)
     pd = data.personal_data
-    if pd is not None and pd.email is not None and not _EMAIL.match(pd.email):
-        p.add("personalData.email", "Not an email address.")
+    if pd is not None:
+        for name, attribute, max_len in _PERSONAL_LIMITS:
+            p.at_most(f"personalData.{name}", getattr(pd, attribute), max_len)
+        if pd.email is not None and not _EMAIL.match(pd.email):
+            p.add("personalData.email", "Not an email address.")
     p.raise_if_any()
 
 
 def validate_ip_right(data: IpRightInput) -> None:
     p = Problems()
-    p.text("registrationNumber", data.registration_number, 100)
+    p.text("registrationNumber", data.registration_number, MAX_CODE)
+    p.at_most("title", data.title, MAX_TITLE)
     if not (_COUNTRY.match(data.jurisdiction) or data.jurisdiction in {"EU", "WO"}):
         p.add("jurisdiction", "Use an ISO country code, EU (EUIPO) or WO (WIPO).")
     if data.valid_from and data.valid_until and data.valid_from > data.valid_until:
         p.add("validUntil", "Must not be before validFrom.")
     if len(data.classes) > 45:
         p.add("classes", "At most 45 classes.")
+    for n, cls in enumerate(data.classes):
+        p.text(f"classes.{n}", cls, MAX_CODE)
     p.raise_if_any()
 
 
@@ -196,9 +210,11 @@ def validate_legal_status(data: LegalStatusInput) -> None:
 def listing_problems(index: int, item: ListingInput) -> list[FieldProblem]:
     """Problems of one batch item, with paths relative to the item (the batch reports per item)."""
     p = Problems()
-    p.text("externalId", item.external_id, 200)
-    p.text("title", item.title, 500)
-    p.text("merchantRef", item.merchant_ref, 200)
+    p.text("externalId", item.external_id, MAX_REF)
+    p.text("title", item.title, MAX_TITLE)
+    p.text("merchantRef", item.merchant_ref, MAX_REF)
+    if item.merchant_display_name:  # names the merchant party it creates: held to a party's display name
+        p.text("merchantDisplayName", item.merchant_display_name, MAX_NAME)
     if len(item.url) > 2048 or not is_web_url(item.url):
         p.add("url", "Must be an http(s) URL of at most 2048 characters.")
     for i, market in enumerate(item.markets):

@@ -10,15 +10,7 @@ from uuid import UUID
 from domain.calendar import Window, compute_window
 from domain.cases import CaseEvent, CaseState
 from domain.decisions import AUTOMATED, DecisionDraft, Reason, RuleRecord
-from domain.errors import (
-    Conflict,
-    FieldProblem,
-    IdempotencyKeyReused,
-    InvalidInput,
-    NotFound,
-    PolicyViolation,
-    Problems,
-)
+from domain.errors import Conflict, FieldProblem, IdempotencyKeyReused, InvalidInput, NotFound, PolicyViolation
 from domain.ids import new_id
 from domain.notices import (
     ActionProofInput,
@@ -26,9 +18,9 @@ from domain.notices import (
     Declaration,
     DeclarationInput,
     DeclarationStatus,
+    action_proof_problems,
     declaration_present_fields,
     declaration_shape_problems,
-    evidence_problems,
     request_hash,
 )
 from domain.policies import PolicyInForce
@@ -37,7 +29,7 @@ from domain.policy_eval import evaluate_declaration
 from domain.ports import UnitOfWork
 from domain.problem_paths import DECLARATION_INPUT_PATHS, as_input_problems
 from domain.services.case_work import CaseWork
-from domain.services.notices import REVIEWERS, SUBMITTERS
+from domain.services.notices import REVIEWERS, SUBMITTERS, check_reasons
 from domain.tenancy import Principal
 
 DECLARE_OPERATION = "submitDeclaration"
@@ -122,6 +114,7 @@ async def submit_declaration(uow: UnitOfWork, principal: Principal, data: Declar
 async def review_declaration(uow: UnitOfWork, principal: Principal, declaration_id: UUID, accept: bool,
                              reasons: Sequence[Reason], reason_text: str = "") -> Declaration:
     principal.require(*REVIEWERS)
+    check_reasons(reasons, reason_text)
     declaration = await _declaration(uow, declaration_id)
     if declaration.status is not DeclarationStatus.SUBMITTED:
         raise Conflict(f"The declaration was already {declaration.status.value}.", "declarationId")
@@ -237,19 +230,10 @@ async def submit_action_proof(uow: UnitOfWork, principal: Principal, data: Actio
     """The complainant shows a complaint or lawsuit was filed within the window: measures stay (upheld)."""
     principal.require(*SUBMITTERS)
     cases = await _cases(uow, data.case_ids)
-    p = Problems()
-    if not data.authority.strip():
-        p.add("authority", "Name the court or authority.", "required")
-    if not data.reference.strip():
-        p.add("reference", "Give the case or filing reference.", "required")
-    if not data.evidence:
-        p.add("evidence", "Attach the filing as evidence.", "required")
-    evidence_problems(p, data.evidence)
     now = uow.clock.now()
-    if data.filed_on > now.date():
-        p.add("filedOn", "The filing date is in the future.")
-    if p.items:
-        raise InvalidInput.from_problems(p.items)
+    problems = action_proof_problems(data, now.date())
+    if problems:
+        raise InvalidInput.from_problems(problems)
     late = [FieldProblem(f"caseIds.{n}", f"The case is {c.state.value}, not within its waiting window.")
             for n, c in enumerate(cases) if c.state is not CaseState.WAITING
             or (c.window_ends_at is not None and now >= c.window_ends_at)]

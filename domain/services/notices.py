@@ -26,8 +26,10 @@ from domain.notices import (
     MeasureStatus,
     Notice,
     NoticeInput,
+    clarification_problems,
     notice_present_fields,
     notice_shape_problems,
+    reason_problems,
     request_hash,
 )
 from domain.policy import MeasureType
@@ -250,6 +252,7 @@ async def accept_case(uow: UnitOfWork, principal: Principal, case_id: UUID, meas
                       reason_text: str = "") -> Case:
     """A reviewer accepts the notice for this listing and asks the marketplace to apply measures."""
     principal.require(*REVIEWERS)
+    check_reasons((), reason_text, "reason")
     in_force = await uow.policies.in_force()
     case = await _open_case(uow, case_id)
     allowed = set(in_force.policy.notices.allowed_measures)
@@ -281,6 +284,7 @@ async def reject_case(uow: UnitOfWork, principal: Principal, case_id: UUID, reas
     principal.require(*REVIEWERS)
     if not reasons:
         raise InvalidInput("Give at least one reason code for a rejection.", "reasons")
+    check_reasons(reasons, reason_text)
     return await _decide(uow, principal, case_id, CaseEvent.REJECT, reasons, reason_text,
                          unfounded=manifestly_unfounded)
 
@@ -289,8 +293,16 @@ async def request_clarification(uow: UnitOfWork, principal: Principal, case_id: 
     principal.require(*REVIEWERS)
     if not reason_text.strip():
         raise InvalidInput("Say what the complainant must clarify.", "message")
+    check_reasons((), reason_text, "message")
     return await _decide(uow, principal, case_id, CaseEvent.REQUEST_CLARIFICATION,
                          [Reason("clarification_requested", reason_text)], reason_text)
+
+
+def check_reasons(reasons: Sequence[Reason], reason_text: str, text_field: str = "text") -> None:
+    """Reason codes and texts as a decision records them (see `reason_problems`)."""
+    problems = reason_problems(reasons, reason_text, text_field)
+    if problems:
+        raise InvalidInput.from_problems(problems)
 
 
 async def _decide(uow: UnitOfWork, principal: Principal, case_id: UUID, event: CaseEvent,
@@ -312,6 +324,9 @@ async def clarify_notice(uow: UnitOfWork, principal: Principal, notice_id: UUID,
     [notice] = await uow.notices.get_many([notice_id])
     if notice is None:
         raise NotFound("Notice", "noticeId")
+    problems = clarification_problems(addition, len(notice.evidence))
+    if problems:  # what intake would refuse is refused here too: it is stored the same way
+        raise InvalidInput.from_problems(problems)
     merged = replace(
         notice,
         explanation=addition.explanation or notice.explanation,
@@ -406,12 +421,14 @@ async def confirm_measure(uow: UnitOfWork, principal: Principal, measure_id: UUI
 async def settle_case(uow: UnitOfWork, principal: Principal, case_id: UUID, reason_text: str = "") -> Case:
     """The merchant accepts the notice (removes the listing itself) or settles with the rights holder."""
     principal.require(*SUBMITTERS)
+    check_reasons((), reason_text, "reason")
     return await _decide(uow, principal, case_id, CaseEvent.SETTLE, [Reason("settled", reason_text)], reason_text)
 
 
 async def withdraw_notice(uow: UnitOfWork, principal: Principal, notice_id: UUID, reason_text: str = "") -> list[Case]:
     """The complainant withdraws: every open case ends and its measures are lifted."""
     principal.require(*SUBMITTERS)
+    check_reasons((), reason_text, "reason")
     cases = await uow.cases.by_notice(notice_id)
     if not cases:
         raise NotFound("Notice", "noticeId")

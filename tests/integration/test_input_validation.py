@@ -1,13 +1,16 @@
 """Bad input gets a clear, typed error and never loses or corrupts data (through GraphQL and the public routes).
 
 NUL characters (PostgreSQL stores none in text or jsonb) are refused where GraphQL coerces input and on the
-public HTTP routes; a NUL that reaches the database anyway is still a typed error.
+public HTTP routes; a NUL that reaches the database anyway is still a typed error. Clarifications and
+lengths are held to limits like those intake already has.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from domain.errors import InvalidInput
@@ -19,11 +22,17 @@ from tests.conftest import CREATE_KEY, CREATE_TENANT, GraphQLClient
 from tests.e2e.test_preset_flows import LISTINGS, PARTY, RIGHT, _seed
 from tests.integration.test_cases_behaviour import (
     ACCEPT,
+    CLARIFY,
     ERROR_FIELDS,
+    INCOMPLETE_EVIDENCE,
+    NOW,
+    REJECT,
     SUBMIT,
     SUBMIT_MANY,
+    _applied_case,
     _notice,
     _submit,
+    _uuid,
 )
 
 NUL_MESSAGE = "Text must not contain NUL (U+0000) characters."
@@ -214,3 +223,131 @@ async def test_a_character_the_database_refuses_is_a_typed_error_inside_a_unit_o
         async with db.operator() as op:
             await op.conn.execute("SELECT $1::text", "a\x00")
     assert await owner_conn.fetchval("SELECT count(*) FROM parties WHERE tenant_id = $1", tenant_id) == 0
+
+
+# ----- 2. clarifyNotice --------------------------------------------------------------------------
+
+
+async def test_clarification_is_held_to_intake_shape_checks_and_leaves_the_notice_unchanged(
+    make_tenant: Any, owner_conn: Any
+) -> None:
+    tenant = await make_tenant(mode="SANDBOX", timezone="Asia/Shanghai", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    integration: GraphQLClient = s["integration"]
+    first = await _submit(integration, _notice(s, ["sku-0"], evidence=INCOMPLETE_EVIDENCE))
+    notice_id = first["notice"]["id"]
+    [case] = first["cases"]
+    assert case["state"] == "INCOMPLETE"
+    before = dict(await owner_conn.fetchrow(NOTICE_ROW, _uuid(notice_id)))
+
+    certificate = {"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"}
+    bad = (await integration(CLARIFY, {"input": {
+        "noticeId": notice_id, "explanation": "x" * 30_000, "signature": "s" * 501,
+        "evidence": [certificate, {"kind": "", "uri": "https://e.example/a"}, {"kind": "photo", "sha256": "NOT-HEX"},
+                     {"kind": "photo", "uri": "not a uri"}, {"kind": "photo", "description": "d" * 2001}]}}))
+    problems = _problems(bad["clarifyNotice"])
+    assert set(problems) == {"explanation", "signature", "evidence.1.kind", "evidence.2.sha256", "evidence.3.uri",
+                             "evidence.4.description"}, problems
+
+    too_many = [certificate] * 100  # the notice holds one item already: 101 in all
+    many = (await integration(CLARIFY, {"input": {"noticeId": notice_id, "evidence": too_many}}))["clarifyNotice"]
+    assert list(_problems(many)) == ["evidence"]
+    assert "100" in many["problems"][0]["message"]
+
+    after = dict(await owner_conn.fetchrow(NOTICE_ROW, _uuid(notice_id)))
+    assert after == before
+    assert await owner_conn.fetchval("SELECT state FROM cases WHERE id = $1", _uuid(case["id"])) == "incomplete"
+
+    good = (await integration(CLARIFY, {"input": {"noticeId": notice_id, "evidence": [certificate]}}))
+    assert good["clarifyNotice"]["__typename"] == "CasesSuccess", good
+    stored = orjson.loads(await owner_conn.fetchval("SELECT evidence FROM notices WHERE id = $1", _uuid(notice_id)))
+    assert [e["kind"] for e in stored] == ["test_purchase", "registration_certificate"]
+
+
+# ----- 3. length limits --------------------------------------------------------------------------
+
+
+async def test_length_limits_on_notice_party_listing_and_right_fields(make_tenant: Any, db: Any,
+                                                                     owner_conn: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    integration: GraphQLClient = s["integration"]
+    tenant_id = await tenant.tenant_id(db)
+
+    notice = _notice(s, ["sku-0"], channel="c" * 101,
+                     evidence=[{"kind": "registration_certificate", "uri": "https://e.example/c.pdf",
+                                "description": "d" * 2001}])
+    refused = (await integration(SUBMIT, {"input": notice}))["submitNotice"]
+    assert set(_problems(refused)) == {"channel", "evidence.0.description"}
+
+    party = {"kind": "MERCHANT", "externalRef": "big", "displayName": "Big",
+             "personalData": {"legalName": "n" * 500_000, "email": f"{'e' * 300}@x.example", "phone": "1" * 101,
+                              "address": "a" * 2001, "idNumber": "i" * 101}}
+    refused = (await integration(PARTY_PAYLOAD, {"input": party}))["upsertParty"]
+    assert set(_problems(refused)) == {"personalData.legalName", "personalData.email", "personalData.phone",
+                                       "personalData.address", "personalData.idNumber"}
+
+    listing = {"externalId": "long-merchant", "url": "https://m.example/l", "title": "T", "merchantRef": "new-shop",
+               "merchantDisplayName": "m" * 100_000}
+    batch = (await integration(LISTINGS_WITH_ERRORS, {"input": {"items": [listing]}}))["upsertListings"]
+    assert (batch["succeeded"], batch["failed"]) == (0, 1)
+    assert [p["field"] for p in batch["results"][0]["error"]["problems"]] == ["merchantDisplayName"]
+
+    right = {"holderId": s["holder"], "type": "TRADEMARK", "registrationNumber": "TM-9", "jurisdiction": "CN",
+             "title": "t" * 501, "classes": ["25", "", "c" * 101]}
+    refused = (await integration(RIGHT_PAYLOAD, {"input": right}))["registerIpRight"]
+    assert set(_problems(refused)) == {"title", "classes.1", "classes.2"}
+
+    assert await owner_conn.fetchval("SELECT count(*) FROM notices WHERE tenant_id = $1", tenant_id) == 0
+    assert await owner_conn.fetchval(
+        "SELECT count(*) FROM parties WHERE tenant_id = $1 AND external_ref IN ('big', 'new-shop')", tenant_id) == 0
+    assert await owner_conn.fetchval("SELECT count(*) FROM ip_rights WHERE tenant_id = $1", tenant_id) == 1
+
+
+
+async def test_length_limits_on_review_declaration_and_proof_fields(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=2)
+    reviewer: GraphQLClient = s["reviewer"]
+    submitted = await _submit(s["integration"], _notice(s, ["sku-0", "sku-1"]))
+    open_case, to_apply = (c["id"] for c in submitted["cases"])
+
+    accept = (await reviewer(ACCEPT, {"input": {"caseId": open_case, "reason": "r" * 20_001}}))["acceptCase"]
+    assert list(_problems(accept)) == ["reason"]
+    reject = (await reviewer(REJECT, {"input": {"caseId": open_case, "text": "t" * 20_001, "reasons": [
+        {"code": "c" * 101, "text": "x"}, {"code": "ok", "text": "y" * 20_001}]}}))["rejectCase"]
+    assert set(_problems(reject)) == {"text", "reasons.0.code", "reasons.1.text"}
+
+    await _applied_case(s, to_apply)
+    declared = (await s["integration"](DECLARE, {"input": {
+        "caseIds": [to_apply], "grounds": "OWNER", "explanation": "Ours.", "signature": "s" * 501}}))
+    assert list(_problems(declared["submitDeclaration"])) == ["signature"]
+    proof = (await s["integration"](PROOF, {"input": {
+        "caseIds": [to_apply], "kind": "LAWSUIT", "authority": "a" * 301, "reference": "r" * 201,
+        "filedOn": await _today(tenant.admin), "evidence": [{"kind": "filing", "uri": "https://court.example/1"}]}}))
+    assert set(_problems(proof["submitActionProof"])) == {"authority", "reference"}
+    case = await _case_state(reviewer, open_case)
+    assert case == "UNDER_REVIEW"
+
+
+async def _today(client: GraphQLClient) -> str:
+    """The tenant's date (UTC), as the use cases compare dates."""
+    now = datetime.fromisoformat((await client(NOW))["viewer"]["tenant"]["now"])
+    return now.astimezone(UTC).date().isoformat()
+
+
+async def _case_state(client: GraphQLClient, case_id: str) -> str:
+    state: str = (await client("query($id: ID!) { node(id: $id) { ... on Case { state } } }",
+                               {"id": case_id}))["node"]["state"]
+    return state
+
+
+async def test_reject_case_needs_a_reason_code_that_is_not_blank(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = (await _submit(s["integration"], _notice(s, ["sku-0"])))["cases"]
+    for code in ("", "   "):
+        refused = (await s["reviewer"](REJECT, {"input": {"caseId": case["id"], "reasons": [
+            {"code": "insufficient_evidence"}, {"code": code}]}}))["rejectCase"]
+        assert list(_problems(refused)) == ["reasons.1.code"]
+    assert await _case_state(s["reviewer"], case["id"]) == "UNDER_REVIEW"
