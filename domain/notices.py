@@ -16,7 +16,7 @@ from domain.cases import CaseState, CaseStatus
 from domain.decisions import Reason
 from domain.errors import FieldProblem, Problems
 from domain.policy import MeasureType
-from domain.reference import MAX_CODE, MAX_NAME, MAX_REF
+from domain.reference import MAX_CODE, MAX_NAME, MAX_REF, check_country
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _URI = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$", re.IGNORECASE)
@@ -271,8 +271,8 @@ def clarification_problems(addition: NoticeInput, evidence_held: int) -> list[Fi
     return p.items
 
 
-def action_proof_problems(item: ActionProofInput, today: date) -> list[FieldProblem]:
-    """A filing is named, referenced and evidenced, and was not filed in the future."""
+def action_proof_problems(item: ActionProofInput, today: date, received_on: date) -> list[FieldProblem]:
+    """A filing is named, referenced and evidenced, and was filed between the notice's receipt and today."""
     p = Problems()
     for name, value, max_len, missing in (("authority", item.authority, MAX_NAME, "Name the court or authority."),
                                           ("reference", item.reference, MAX_REF, "Give the case or filing reference.")):
@@ -285,6 +285,25 @@ def action_proof_problems(item: ActionProofInput, today: date) -> list[FieldProb
     evidence_problems(p, item.evidence)
     if item.filed_on > today:
         p.add("filedOn", "The filing date is in the future.")
+    elif item.filed_on < received_on:
+        p.add("filedOn", f"The filing date is before the notice was received ({received_on.isoformat()}).")
+    return p.items
+
+
+def measure_problems(measures: Sequence[MeasureRequest], today: date) -> list[FieldProblem]:
+    """What a reviewer's measures must be whatever the policy says: ending today or later, scoped to ISO country
+    codes, and each asked for once (the same type, scope and end date twice is a mistake, not two measures)."""
+    p = Problems()
+    seen: dict[tuple[MeasureType, tuple[str, ...], date | None], int] = {}
+    for n, m in enumerate(measures):
+        if m.end_date is not None and m.end_date < today:
+            p.add(f"measures.{n}.endDate", f"Must not be in the past (today is {today.isoformat()}).")
+        for i, code in enumerate(m.territorial_scope):
+            check_country(p, f"measures.{n}.territorialScope.{i}", code)
+        key = (m.type, tuple(sorted(set(m.territorial_scope))), m.end_date)
+        if key in seen:
+            p.add(f"measures.{n}", f"The same measure as measures.{seen[key]}.")
+        seen.setdefault(key, n)
     return p.items
 
 

@@ -231,7 +231,8 @@ async def submit_action_proof(uow: UnitOfWork, principal: Principal, data: Actio
     principal.require(*SUBMITTERS)
     cases = await _cases(uow, data.case_ids)
     now = uow.clock.now()
-    problems = action_proof_problems(data, now.date())
+    # A case is created when its notice is received (same instant), so its creation date is the receipt's.
+    problems = action_proof_problems(data, now.date(), max(c.created_at for c in cases).date())
     if problems:
         raise InvalidInput.from_problems(problems)
     late = [FieldProblem(f"caseIds.{n}", f"The case is {c.state.value}, not within its waiting window.")

@@ -27,6 +27,7 @@ from domain.notices import (
     Notice,
     NoticeInput,
     clarification_problems,
+    measure_problems,
     notice_present_fields,
     notice_shape_problems,
     reason_problems,
@@ -252,7 +253,9 @@ async def accept_case(uow: UnitOfWork, principal: Principal, case_id: UUID, meas
                       reason_text: str = "") -> Case:
     """A reviewer accepts the notice for this listing and asks the marketplace to apply measures."""
     principal.require(*REVIEWERS)
-    check_reasons((), reason_text, "reason")
+    input_problems = measure_problems(measures, uow.clock.now().date()) + reason_problems((), reason_text, "reason")
+    if input_problems:
+        raise InvalidInput.from_problems(input_problems)
     in_force = await uow.policies.in_force()
     case = await _open_case(uow, case_id)
     allowed = set(in_force.policy.notices.allowed_measures)

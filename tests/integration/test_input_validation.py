@@ -1,8 +1,8 @@
 """Bad input gets a clear, typed error and never loses or corrupts data (through GraphQL and the public routes).
 
 NUL characters (PostgreSQL stores none in text or jsonb) are refused where GraphQL coerces input and on the
-public HTTP routes; a NUL that reaches the database anyway is still a typed error. Clarifications and
-lengths are held to limits like those intake already has.
+public HTTP routes; a NUL that reaches the database anyway is still a typed error. Clarifications, lengths
+and review values are held to limits like those intake already has.
 """
 
 from __future__ import annotations
@@ -342,6 +342,35 @@ async def _case_state(client: GraphQLClient, case_id: str) -> str:
     return state
 
 
+# ----- 4. values that must not be accepted -------------------------------------------------------
+
+
+async def test_accept_case_refuses_past_end_dates_bad_territories_and_duplicate_measures(
+    make_tenant: Any, owner_conn: Any
+) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    reviewer: GraphQLClient = s["reviewer"]
+    [case] = (await _submit(s["integration"], _notice(s, ["sku-0"])))["cases"]
+    measures = [
+        {"type": "REMOVE", "endDate": "2000-01-01"},
+        {"type": "RESTRICT_REGION", "territorialScope": ["zz", "not a country", "DE"]},
+        {"type": "RESTRICT_REGION", "territorialScope": ["FR", "DE"]},
+        {"type": "RESTRICT_REGION", "territorialScope": ["DE", "FR"]},
+    ]
+    refused = (await reviewer(ACCEPT, {"input": {"caseId": case["id"], "measures": measures}}))["acceptCase"]
+    problems = _problems(refused)
+    assert set(problems) == {"measures.0.endDate", "measures.1.territorialScope.0",
+                             "measures.1.territorialScope.1", "measures.3"}, problems
+    assert "measures.2" in problems["measures.3"]
+    assert await owner_conn.fetchval("SELECT count(*) FROM measures WHERE case_id = $1", _uuid(case["id"])) == 0
+    assert await _case_state(reviewer, case["id"]) == "UNDER_REVIEW"
+
+    fine = [{"type": "REMOVE", "endDate": "2999-01-01"}, {"type": "RESTRICT_REGION", "territorialScope": ["FR"]}]
+    accepted = (await reviewer(ACCEPT, {"input": {"caseId": case["id"], "measures": fine}}))["acceptCase"]
+    assert accepted["__typename"] == "CaseSuccess", accepted
+
+
 async def test_reject_case_needs_a_reason_code_that_is_not_blank(make_tenant: Any) -> None:
     tenant = await make_tenant(mode="SANDBOX", country="CN")
     s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
@@ -351,3 +380,15 @@ async def test_reject_case_needs_a_reason_code_that_is_not_blank(make_tenant: An
             {"code": "insufficient_evidence"}, {"code": code}]}}))["rejectCase"]
         assert list(_problems(refused)) == ["reasons.1.code"]
     assert await _case_state(s["reviewer"], case["id"]) == "UNDER_REVIEW"
+
+
+async def test_action_proof_filed_before_the_notice_was_received_is_refused(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = (await _submit(s["integration"], _notice(s, ["sku-0"])))["cases"]
+    proof = {"caseIds": [case["id"]], "kind": "LAWSUIT", "authority": "Court", "reference": "R-1",
+             "filedOn": "1900-01-01", "evidence": [{"kind": "filing", "uri": "https://court.example/1"}]}
+    refused = (await s["integration"](PROOF, {"input": proof}))["submitActionProof"]
+    problems = _problems(refused)
+    assert list(problems) == ["filedOn"]
+    assert "received" in problems["filedOn"]

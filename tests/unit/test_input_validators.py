@@ -1,8 +1,8 @@
-"""The pure input validators: lengths, clarifications, reasons, action proofs (no I/O)."""
+"""The pure input validators: lengths, clarifications, measures, reasons, action proofs (no I/O)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from uuid import uuid4
 
 import pytest
@@ -18,14 +18,17 @@ from domain.notices import (
     DeclarationGround,
     DeclarationInput,
     Evidence,
+    MeasureRequest,
     NoticeInput,
     ProofKind,
     action_proof_problems,
     clarification_problems,
     declaration_shape_problems,
+    measure_problems,
     notice_shape_problems,
     reason_problems,
 )
+from domain.policy import MeasureType
 from domain.reference import (
     MAX_CODE,
     MAX_NAME,
@@ -124,6 +127,21 @@ def test_personal_data_listing_merchant_names_and_right_classes_are_bounded() ->
     assert _invalid_fields(lambda: validate_ip_right(right)) == {"title", "classes.1", "classes.2"}
 
 
+def test_measures_end_today_or_later_in_iso_countries_and_once_each() -> None:
+    assert measure_problems([MeasureRequest(MeasureType.REMOVE, end_date=TODAY),
+                             MeasureRequest(MeasureType.RESTRICT_REGION, ("FR", "DE")),
+                             MeasureRequest(MeasureType.RESTRICT_REGION, ("FR",))], TODAY) == []
+    problems = measure_problems([
+        MeasureRequest(MeasureType.REMOVE, end_date=TODAY - timedelta(days=1)),
+        MeasureRequest(MeasureType.RESTRICT_REGION, ("zz", "not a country", "DE")),
+        MeasureRequest(MeasureType.RESTRICT_REGION, ("FR", "DE")),
+        MeasureRequest(MeasureType.RESTRICT_REGION, ("DE", "FR")),
+    ], TODAY)
+    assert _fields(problems) == ["measures.0.endDate", "measures.1.territorialScope.0",
+                                 "measures.1.territorialScope.1", "measures.3"]
+    assert "measures.2" in problems[-1].message
+
+
 def test_reason_codes_must_not_be_blank_and_reasons_are_bounded() -> None:
     assert reason_problems([Reason("insufficient_evidence", "why")], "text") == []
     problems = reason_problems([Reason(""), Reason("   "), Reason("c" * (MAX_CODE + 1)), Reason("ok", "t" * 20_001)],
@@ -131,12 +149,20 @@ def test_reason_codes_must_not_be_blank_and_reasons_are_bounded() -> None:
     assert _fields(problems) == ["reasons.0.code", "reasons.1.code", "reasons.2.code", "reasons.3.text", "reason"]
 
 
-def test_an_action_proof_names_its_filing_within_limits() -> None:
-    def proof(authority: str = "Court", reference: str = "R-1") -> ActionProofInput:
-        return ActionProofInput(case_ids=(uuid4(),), kind=ProofKind.LAWSUIT, authority=authority,
-                                reference=reference, filed_on=TODAY, evidence=(FILE,))
+def test_an_action_proof_is_filed_between_the_notice_and_today() -> None:
+    received = date(2026, 11, 2)
 
-    assert action_proof_problems(proof(), TODAY) == []
-    problems = action_proof_problems(proof(authority=" ", reference="r" * (MAX_REF + 1)), TODAY)
+    def proof(filed_on: date, authority: str = "Court", reference: str = "R-1") -> ActionProofInput:
+        return ActionProofInput(case_ids=(uuid4(),), kind=ProofKind.LAWSUIT, authority=authority,
+                                reference=reference, filed_on=filed_on, evidence=(FILE,))
+
+    assert action_proof_problems(proof(received), TODAY, received) == []
+    assert action_proof_problems(proof(TODAY), TODAY, received) == []
+    [early] = action_proof_problems(proof(date(1900, 1, 1)), TODAY, received)
+    assert early.field == "filedOn" and "2026-11-02" in early.message
+    [late] = action_proof_problems(proof(TODAY + timedelta(days=1)), TODAY, received)
+    assert late.field == "filedOn" and "future" in late.message
+    problems = action_proof_problems(proof(TODAY, authority=" ", reference="r" * (MAX_REF + 1)), TODAY, received)
     assert [(p.field, p.code) for p in problems] == [("authority", "required"), ("reference", "invalid")]
-    assert _fields(action_proof_problems(proof(authority="a" * (MAX_NAME + 1)), TODAY)) == ["authority"]
+    assert _fields(action_proof_problems(proof(TODAY, authority="a" * (MAX_NAME + 1)), TODAY, received)) == [
+        "authority"]
