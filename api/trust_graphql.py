@@ -169,7 +169,7 @@ AppealFilePayload = Annotated[
     AppealFiled | e.InvalidInputError | e.NotFoundError | e.PolicyViolationError, strawberry.union("AppealFilePayload")
 ]
 AppealDecidePayload = Annotated[
-    AppealDecided | e.NotFoundError | e.ConflictError | e.InvalidTransitionError,
+    AppealDecided | e.InvalidInputError | e.NotFoundError | e.ConflictError | e.InvalidTransitionError,
     strawberry.union("AppealDecidePayload"),
 ]
 RestrictionEndPayload = Annotated[

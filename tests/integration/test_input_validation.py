@@ -225,6 +225,14 @@ async def test_a_character_the_database_refuses_is_a_typed_error_inside_a_unit_o
     assert await owner_conn.fetchval("SELECT count(*) FROM parties WHERE tenant_id = $1", tenant_id) == 0
 
 
+async def test_a_malformed_appeal_id_is_a_typed_error(make_tenant: Any) -> None:
+    """decideAppeal's payload had no InvalidInputError, so the id check's error became "Unexpected error."."""
+    tenant = await make_tenant(mode="SANDBOX")
+    decided = (await tenant.admin('mutation { decideAppeal(input: {appealId: "bogus", uphold: true}) {'
+                                  ' __typename ... on Error { code field } } }'))["decideAppeal"]
+    assert decided == {"__typename": "InvalidInputError", "code": "INVALID_INPUT", "field": "appealId"}
+
+
 # ----- 2. clarifyNotice --------------------------------------------------------------------------
 
 
