@@ -510,6 +510,8 @@ async def test_confirm_measure_failure_returns_to_review_and_double_confirmation
     assert no_reason["field"] == "reason"
     blank_reason = await _confirm(integration, measure["id"], applied=False, reason="   ")
     assert blank_reason["__typename"] == "InvalidInputError", blank_reason
+    long_reason = await _confirm(integration, measure["id"], applied=False, reason="x" * 20_001)
+    assert (long_reason["__typename"], long_reason["field"]) == ("InvalidInputError", "reason"), long_reason
     assert (await _case(integration, failing["id"]))["state"] == "MEASURES_REQUESTED"  # nothing was written
 
     failed = await _confirm(integration, measure["id"], applied=False, reason="Listing already deleted.")
