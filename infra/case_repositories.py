@@ -298,13 +298,20 @@ class MeasureRepo(_Repo):
         return [measure_from_row(r) for r in rows]
 
     async def refresh_listings(self, listing_ids: Sequence[UUID]) -> None:
-        """A listing's restriction state is derived from its applied measures."""
+        """A listing's restriction state is derived from its applied measures.
+
+        The rows are locked first, in id order, and recomputed by a second statement: its snapshot is
+        taken after the wait, so it sees the measures of a transaction that held a listing meanwhile. (In
+        one statement, a waiting UPDATE re-checks the row but reads the measures as they were when it
+        started, and wrote 'none' over a measure committed while it waited.)"""
         if listing_ids:
+            ids = sorted(set(listing_ids))
+            await self.conn.execute("SELECT 1 FROM listings WHERE id = any($1::uuid[]) ORDER BY id FOR UPDATE", ids)
             await self.conn.execute(
                 "UPDATE listings l SET restriction_state = coalesce((SELECT string_agg(DISTINCT m.type, ','"
                 "   ORDER BY m.type) FROM measures m WHERE m.tenant_id = l.tenant_id AND m.listing_id = l.id"
                 "   AND m.status = 'applied'), 'none'), updated_at = now() WHERE l.id = any($1::uuid[])",
-                list(set(listing_ids)),
+                ids,
             )
 
 
