@@ -124,8 +124,8 @@ async def decide_suspension(
             reason_text=reason_text,
             rules=[RuleRecord(f"suspension.handling_grounds.{ground.value}", True, {"keep_measures": keep})],
         )
-        if review_at is not None:
-            await uow.deadlines.schedule(
+        if review_at is not None:  # at commit: after the suspension has paused the case's own clocks
+            uow.deadlines.schedule_at_commit(
                 [(SUSPENSION_REVIEW, case.id, review_at, {"suspension_id": str(suspension_id)})]
             )
     else:
