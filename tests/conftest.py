@@ -51,6 +51,9 @@ def _bootstrap_environment() -> None:
     os.environ["NOTICEHUB_BROKER_NAMESPACE"] = f"nhtest-{uuid.uuid4().hex[:8]}"
     os.environ["NOTICEHUB_OPERATOR_KEY"] = OPERATOR_KEY
     os.environ["NOTICEHUB_ENV"] = "test"
+    # Importing workers.actors would install uvloop's policy for the whole process; pytest's loops are
+    # asyncio's, and a child process (the browser test's) then finds no child watcher.
+    os.environ.setdefault("NOTICEHUB_WORKER_UVLOOP", "0")
     os.environ.setdefault("OTEL_TRACES_EXPORTER", "none")
     os.environ.setdefault("NOTICEHUB_MAILDIR", str(_tmp / "maildir"))  # emails without SMTP land here
 
