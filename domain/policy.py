@@ -20,6 +20,7 @@ Conventions:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from enum import Enum, StrEnum
@@ -331,7 +332,7 @@ class TrustPolicy(_Model):
 
     enabled: bool = False
     window_days: int = Field(default=90, ge=7, le=730)
-    min_notices: int = Field(default=20, ge=1)
+    min_notices: int = Field(default=20, ge=1, le=1_000_000)
     min_acceptance_rate: Probability = 0.9
     max_successful_declaration_rate: Probability | None = 0.05
     cooloff_days: int = Field(default=90, ge=0, le=730, description="Wait before re-admission after removal.")
@@ -432,11 +433,11 @@ class SuspensionGroundPolicy(_Model):
 
 class RepeatInfringerPolicy(_Model):
     enabled: bool = True
-    strikes: int = Field(default=3, ge=1, description="Weighted strikes within the window that suspend.")
+    strikes: int = Field(default=3, ge=1, le=1000, description="Weighted strikes within the window that suspend.")
     window_days: int = Field(default=365, ge=1, le=3650)
     warning_first: bool = True
     suspension_days: int = Field(default=30, ge=1, le=3650)
-    termination_strikes: int | None = Field(default=None, ge=1)
+    termination_strikes: int | None = Field(default=None, ge=1, le=1000)
     severity: dict[RightType, Annotated[float, Field(gt=0.0, le=10.0)]] = Field(
         default_factory=dict, description="Strike weight per right type; missing types weigh 1."
     )
@@ -457,7 +458,7 @@ class AbusiveNotifierPolicy(_Model):
     """Suspend processing notices from notifiers with frequent manifestly unfounded notices (DSA 23(2))."""
 
     enabled: bool = True
-    min_notices: int = Field(default=20, ge=1)
+    min_notices: int = Field(default=20, ge=1, le=1_000_000)
     unfounded_ratio: float = Field(default=0.5, gt=0.0, le=1.0)
     window_days: int = Field(default=180, ge=1, le=3650)
     warning_first: bool = True
@@ -676,17 +677,17 @@ def problems_from_validation_error(exc: ValidationError) -> list[FieldProblem]:
 
 
 def parse_policy(document: Mapping[str, Any]) -> Policy:
-    """Validate a policy document (decoded JSON); raises InvalidInput listing every problem."""
-    try:
-        return Policy.model_validate(document)
-    except ValidationError as exc:
-        raise InvalidInput.from_problems(problems_from_validation_error(exc)) from None
+    """Validate a policy document (decoded JSON); raises InvalidInput listing every problem.
+
+    Validated as JSON and strictly: a value must have the type the published JSON Schema gives it ("3" is
+    not an integer, "yes" not a boolean), as every other validator of the schema would say."""
+    return parse_policy_json(json.dumps(document))
 
 
 def parse_policy_json(text: str | bytes) -> Policy:
     """Like parse_policy, from JSON text."""
     try:
-        return Policy.model_validate_json(text)
+        return Policy.model_validate_json(text, strict=True)
     except ValidationError as exc:
         raise InvalidInput.from_problems(problems_from_validation_error(exc)) from None
 

@@ -637,3 +637,21 @@ def test_committed_json_schema_has_not_drifted() -> None:
 if __name__ == "__main__":
     write_policy_schema()
     print(f"wrote {SCHEMA_PATH}")
+
+
+def test_values_must_have_the_schema_types() -> None:
+    """What the published JSON Schema refuses, parsing refuses: no string or boolean taken for a number."""
+    assert problems_of(doc("cn-ecl", retention__keep_years="3", trust__min_notices=True,
+                           disclosure__publish_notices="yes")) == {
+        "retention.keep_years": "invalid",
+        "trust.min_notices": "invalid",
+        "disclosure.publish_notices": "invalid",
+    }
+
+
+def test_integers_are_bounded_so_every_document_can_be_stored() -> None:
+    """An integer beyond 64 bits passed validation and then failed to be stored ("Unexpected error.")."""
+    huge = 10 ** 20
+    problems = problems_of(doc("cn-ecl", suspension__abusive_notifier__min_notices=huge,
+                               suspension__repeat_infringer__strikes=huge))
+    assert set(problems) == {"suspension.abusive_notifier.min_notices", "suspension.repeat_infringer.strikes"}
