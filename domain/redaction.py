@@ -79,11 +79,14 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
+from typing import Protocol, cast
+
+import re2
 
 from domain.errors import FieldProblem, InvalidInput
 
@@ -96,6 +99,8 @@ __all__ = [
     "RedactionCategory",
     "RedactionHit",
     "RedactionRules",
+    "TenantPattern",
+    "compile_tenant_pattern",
     "custom_category",
     "is_valid_resident_id",
     "marker",
@@ -103,6 +108,17 @@ __all__ = [
     "redact_text",
     "rules_from_policy",
 ]
+
+
+class _Match(Protocol):
+    def start(self) -> int: ...
+    def end(self) -> int: ...
+
+
+class TenantPattern(Protocol):
+    """What redaction needs of a compiled tenant pattern (RE2's, see compile_tenant_pattern)."""
+
+    def finditer(self, text: str) -> Iterator[_Match]: ...
 
 
 class RedactionCategory(StrEnum):
@@ -167,7 +183,7 @@ class RedactionRules:
     `redact_bank_cards`: detect Luhn-valid card numbers (a heuristic; on by default).
     """
 
-    extra_patterns: tuple[re.Pattern[str], ...] = ()
+    extra_patterns: tuple[TenantPattern, ...] = ()
     redact_urls: bool = False
     redact_bank_cards: bool = True
 
@@ -182,17 +198,37 @@ def rules_from_policy(patterns: Sequence[str], hide_urls: bool) -> RedactionRule
     return RedactionRules(extra_patterns=_compile_patterns(tuple(patterns)), redact_urls=hide_urls)
 
 
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a bad pattern is the admin's typed error, not a line on stderr
+
+
+# Python's \uXXXX / \UXXXXXXXX escapes (an unescaped backslash before them), spelled as RE2 spells them.
+_PYTHON_CODEPOINT = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
+
+
+def compile_tenant_pattern(source: str) -> TenantPattern:
+    """A tenant's pattern compiled by RE2, which matches in time linear in the text: an admin's pattern
+    such as `(a|a)+$` cannot stall the process on a long notice, as Python's backtracking `re` would.
+    Python's `\\u4e00` escapes are accepted; RE2 has no lookarounds or backreferences, and a pattern using
+    them is refused (ValueError)."""
+    re2_source = _PYTHON_CODEPOINT.sub(lambda m: f"{m[1]}\\x{{{m[2] or m[3]}}}", source)
+    try:
+        return cast(TenantPattern, re2.compile(re2_source, options=_RE2_OPTIONS))
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"not a supported regular expression (RE2 syntax, no lookarounds or backreferences): "
+                         f"{detail}") from None
+
+
 @lru_cache(maxsize=256)
-def _compile_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    compiled: list[re.Pattern[str]] = []
+def _compile_patterns(patterns: tuple[str, ...]) -> tuple[TenantPattern, ...]:
+    compiled: list[TenantPattern] = []
     problems: list[FieldProblem] = []
     for index, source in enumerate(patterns):
         try:
-            compiled.append(re.compile(source))
-        except re.error as exc:
-            problems.append(
-                FieldProblem(f"disclosure.extra_redaction_patterns.{index}", f"not a valid regular expression: {exc}")
-            )
+            compiled.append(compile_tenant_pattern(source))
+        except ValueError as exc:
+            problems.append(FieldProblem(f"disclosure.extra_redaction_patterns.{index}", str(exc)))
     if problems:
         raise InvalidInput.from_problems(problems)
     return tuple(compiled)

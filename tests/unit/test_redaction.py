@@ -220,6 +220,14 @@ def test_tenant_patterns_are_redacted_with_their_index() -> None:
     assert [h.category for h in result.hits] == ["custom:0", "custom:1"]
 
 
+def test_a_pattern_that_backtracks_in_python_redacts_a_long_text() -> None:
+    """(a|a)+$ takes Python's re 2^n steps on n a's without a match; RE2 answers at once (a hang here is
+    the failure)."""
+    text = "a" * 5_000 + "!"
+    assert redact_text(text, rules_from_policy(["(a|a)+$"], hide_urls=False)).text == text
+    assert redact_text("a" * 5_000, rules_from_policy(["(a|a)+$"], hide_urls=False)).text == "[redacted:custom:0]"
+
+
 def test_overlapping_matches_merge_into_one_span() -> None:
     rules = rules_from_policy([r"联系人\S+"], hide_urls=False)
     text = "联系人王五13800138000。"  # the tenant pattern swallows the phone
@@ -405,7 +413,7 @@ def _rebuild(text: str, result: Redacted) -> str:
 
 
 TENANT_PATTERNS = st.lists(
-    st.sampled_from([r"redacted", r"\[", r"\d{3,}", r"[a-z]+", r"x*", r"客户\S{1,4}", r"(?i)secret\w*", r"(?<=:)\w+"]),
+    st.sampled_from([r"redacted", r"\[", r"\d{3,}", r"[a-z]+", r"x*", r"客户\S{1,4}", r"(?i)secret\w*", r":\w+"]),
     max_size=3,
     unique=True,
 )
