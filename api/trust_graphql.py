@@ -51,6 +51,12 @@ class DecideSuspensionInput:
 
 
 @strawberry.input
+class ResumeCaseInput:
+    case_id: strawberry.ID
+    reason: str = strawberry.field(description="Why handling resumes (the ground has ended); required.")
+
+
+@strawberry.input
 class InvalidationOutcomeInput:
     ip_right_id: strawberry.ID
     outcome: InvalidationOutcome  # type: ignore[valid-type]
@@ -257,6 +263,16 @@ class TrustMutation:
             lambda uow: suspension_service.decide_suspension(
                 uow, ctx.principal, decode_id(input.suspension_id, "Suspension", "suspensionId"), input.grant,
                 input.reason),
+            lambda case: CaseSuccess(case=Case.from_domain(case)))
+
+    @strawberry.mutation(description="Reviewers: end a suspension of handling whose ground has ended. The case goes "
+                         "back to where it was, its deadlines run on from where they stopped, and measures lifted for "
+                         "the suspension are requested again.")
+    async def resume_case(self, info: Info, input: ResumeCaseInput) -> CasePayload:
+        ctx = request_context(info)
+        return await ctx.mutate(
+            lambda uow: suspension_service.resume_case(
+                uow, ctx.principal, decode_id(input.case_id, "Case", "caseId"), input.reason),
             lambda case: CaseSuccess(case=Case.from_domain(case)))
 
     @strawberry.mutation(description="Record the IP office's decision on an invalidation request.")

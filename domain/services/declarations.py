@@ -182,6 +182,27 @@ async def _accept(uow: UnitOfWork, in_force: PolicyInForce, declaration: Declara
     await work.finish()
 
 
+def delivery_waits_for_resume(case: Case) -> bool:
+    """Suspended while its accepted declaration was on its way: a delivery receipt is recorded, and the
+    window starts when handling resumes (resume_case), since suspension stops the case's clocks."""
+    return case.state is CaseState.SUSPENDED and case.status.suspended_from is CaseState.DECLARED
+
+
+async def start_window_on_resume(uow: UnitOfWork, in_force: PolicyInForce, work: CaseWork, case: Case) -> None:
+    """A case resumed into `declared` whose declaration reached the complainant meanwhile: its window
+    starts now, as if delivered at the resumption (the suspension stopped the clock)."""
+    if case.state is not CaseState.DECLARED or case.declaration_id is None:
+        return
+    declaration = await uow.declarations.get(case.declaration_id)
+    if declaration is None or declaration.delivered_at is None:
+        return
+    window = await _window(uow, in_force, work.now)
+    work.transition(case, CaseEvent.DELIVER_DECLARATION, window=window, automated=True,
+                    actor=f"{AUTOMATED}:declarations.window",
+                    reason_text="Delivered while handling was suspended; the window runs from the resumption.",
+                    rules=[_window_rule("resumed_at", work.now, window)])
+
+
 def _window_rule(start_event: str, start: datetime, window: Window) -> RuleRecord:
     """How the window was computed, as the decision's rule input (it is what a restore rests on)."""
     return RuleRecord("declarations.window", True, {
@@ -211,11 +232,13 @@ async def confirm_delivery(uow: UnitOfWork, principal: Principal, declaration_id
         raise InvalidInput("A declaration cannot arrive before it was forwarded.", "deliveredAt")
     if at > now:
         raise InvalidInput("deliveredAt is in the future.", "deliveredAt")
-    cases = [c for c in await uow.cases.by_declaration(declaration_id) if c.state is CaseState.DECLARED]
-    if not cases:
+    answered = await uow.cases.by_declaration(declaration_id)
+    cases = [c for c in answered if c.state is CaseState.DECLARED]
+    if not cases and not any(delivery_waits_for_resume(c) for c in answered):
         raise Conflict("No case of this declaration is waiting for delivery.", "declarationId")
     in_force = await uow.policies.in_force()
     window = await _window(uow, in_force, at)
+    # Recorded for every case: a case whose handling is suspended starts its window when it resumes.
     await uow.declarations.mark_delivered(declaration_id, at)
     # automated when a machine confirmed it (a receiver's webhook acknowledgement), else the caller did
     work = CaseWork(uow, in_force, principal.actor, automated=principal.actor.startswith(f"{AUTOMATED}:"))

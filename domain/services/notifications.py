@@ -25,13 +25,14 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
+from domain.cases import CaseState
 from domain.decisions import AUTOMATED
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from domain.ids import new_id
 from domain.notices import DeclarationStatus
 from domain.policy import Policy
 from domain.ports import UnitOfWork
-from domain.services.declarations import confirm_delivery
+from domain.services.declarations import confirm_delivery, delivery_waits_for_resume
 from domain.tenancy import Principal, Role
 from domain.webhooks import (
     DEFAULT_SCHEDULE,
@@ -372,7 +373,7 @@ async def acknowledge_delivery(uow: NotificationsUnitOfWork, payload: Mapping[st
         return False
     at = datetime.fromisoformat(str(payload["acknowledged_at"]))
     cases = await uow.cases.by_declaration(declaration_id)
-    if not any(c.state.value == "declared" for c in cases):
+    if not any(c.state is CaseState.DECLARED or delivery_waits_for_resume(c) for c in cases):
         return False
     principal = AutomatedPrincipal(uow.tenant_id, None, frozenset({Role.INTEGRATION}), name=ACK_ACTOR)
     await confirm_delivery(uow, principal, declaration_id, min(at, uow.clock.now()))

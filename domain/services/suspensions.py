@@ -11,12 +11,13 @@ from domain.cases import OPEN_STATES, SUSPENDABLE_STATES, CaseEvent, CaseState
 from domain.decisions import AUTOMATED, DecisionDraft, Reason, RuleRecord
 from domain.errors import Conflict, InvalidInput, NotFound, PolicyViolation, Problems
 from domain.ids import new_id
-from domain.notices import Case, Evidence, MeasureRequest, MeasureStatus, evidence_problems
+from domain.notices import MAX_TEXT, Case, Evidence, MeasureRequest, MeasureStatus, evidence_problems
 from domain.policy import SuspensionGround
 from domain.ports import UnitOfWork
 from domain.reference import LegalStatus, LegalStatusInput
 from domain.services.accounts import end_restriction
 from domain.services.case_work import CaseWork
+from domain.services.declarations import start_window_on_resume
 from domain.services.notices import REVIEWERS, SUBMITTERS
 from domain.tenancy import Principal
 
@@ -201,7 +202,7 @@ async def record_invalidation_outcome(
             work.close_if_ended(ended)
             affected.append(case.id)
         elif outcome != "invalidated" and case.state is CaseState.SUSPENDED:
-            work.transition(
+            resumed = work.transition(
                 case,
                 CaseEvent.RESUME,
                 rules=rule,
@@ -209,6 +210,7 @@ async def record_invalidation_outcome(
                 reason_text="The invalidation request did not succeed; handling resumes.",
                 measures=await _measures_to_reapply(uow, case),
             )
+            await start_window_on_resume(uow, in_force, work, resumed)
             affected.append(case.id)
     if outcome == "invalidated":
         work.void_strikes(case_ids, "right_invalidated")
@@ -216,6 +218,32 @@ async def record_invalidation_outcome(
     await uow.deadlines.cancel(affected, [SUSPENSION_REVIEW])
     await work.finish()
     return [c for c in await uow.cases.get_many(affected) if c is not None]
+
+
+async def resume_case(uow: UnitOfWork, principal: Principal, case_id: UUID, reason_text: str) -> Case:
+    """Reviewers: the ground for suspending handling has ended. The case goes back to where it was, its
+    clocks run on from where they stopped, and measures lifted for the suspension are requested again.
+    (An invalidation request that fails resumes its cases by itself: record_invalidation_outcome.)"""
+    principal.require(*REVIEWERS)
+    p = Problems()
+    p.text("reason", reason_text, MAX_TEXT)
+    p.raise_if_any()
+    [case] = await uow.cases.get_many([case_id])
+    if case is None:
+        raise NotFound("Case", "caseId")
+    if case.state is not CaseState.SUSPENDED:
+        raise Conflict(f"The case is {case.state.value}, not suspended.", "caseId")
+    in_force = await uow.policies.in_force()
+    work = CaseWork(uow, in_force, principal.actor)
+    resumed = work.transition(case, CaseEvent.RESUME, reasons=[Reason("suspension_ended", reason_text)],
+                              reason_text=reason_text, measures=await _measures_to_reapply(uow, case))
+    await start_window_on_resume(uow, in_force, work, resumed)
+    await uow.trust.lift_suspensions([case.id], work.now)
+    await uow.deadlines.cancel([case.id], [SUSPENSION_REVIEW])
+    await work.finish()
+    [case] = await uow.cases.get_many([case_id])
+    assert case is not None
+    return case
 
 
 async def _measures_to_reapply(uow: UnitOfWork, case: Case) -> Sequence[MeasureRequest]:

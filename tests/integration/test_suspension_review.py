@@ -3,18 +3,28 @@ not the reminder it sets."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from strawberry import relay
 
-from tests.e2e.test_preset_flows import ACCEPT, ADVANCE, CONFIRM, SUBMIT, _fire_due_deadlines, _seed
+from tests.e2e.test_preset_flows import (
+    ACCEPT,
+    ADVANCE,
+    CONFIRM,
+    DECLARE,
+    DELIVER,
+    REVIEW_DECLARATION,
+    SUBMIT,
+    _fire_due_deadlines,
+    _seed,
+)
 from tests.e2e.test_trust_flows import DECIDE_SUSPENSION, SUSPEND
 
 
-async def test_a_granted_suspension_is_brought_back_for_review(make_tenant: Any, db: Any, owner_conn: Any) -> None:
-    tenant = await make_tenant(mode="SANDBOX")
-    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+async def _applied(s: dict[str, Any]) -> dict[str, Any]:
+    """A case with its measure applied."""
     [case] = (await s["integration"](SUBMIT, {"input": {
         "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
         "listingExternalIds": s["listings"], "explanation": "Counterfeit of our registered mark.",
@@ -23,6 +33,13 @@ async def test_a_granted_suspension_is_brought_back_for_review(make_tenant: Any,
         "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]["cases"]
     accepted = (await s["reviewer"](ACCEPT, {"input": {"caseId": case["id"]}}))["acceptCase"]["case"]
     await s["integration"](CONFIRM, {"input": {"measureId": accepted["measures"][0]["id"], "applied": True}})
+    return dict(case)
+
+
+async def test_a_granted_suspension_is_brought_back_for_review(make_tenant: Any, db: Any, owner_conn: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    case = await _applied(s)
     requested = (await s["integration"](SUSPEND, {"input": {
         "caseId": case["id"], "ground": "OTHER", "harmStatement": "Serious harm."}}))["requestSuspension"]
     granted = (await s["reviewer"](DECIDE_SUSPENSION, {"input": {
@@ -39,3 +56,69 @@ async def test_a_granted_suspension_is_brought_back_for_review(make_tenant: Any,
                                      " AND kind = 'suspension_review'", case_id) == "fired"
     assert await owner_conn.fetchval("SELECT count(*) FROM outbox WHERE topic = 'suspension.review_due'"
                                      " AND payload->>'case_id' = $1", str(case_id)) == 1
+
+
+RESUME = """mutation($input: ResumeCaseInput!) { resumeCase(input: $input) {
+  __typename ... on CaseSuccess { case { state measuresActive window { endsAt }
+    timeline { kind outcome rules { ruleId inputs } } } } ... on Error { code message field } } }"""
+
+
+async def _suspended(s: dict[str, Any], case_id: str) -> None:
+    requested = (await s["integration"](SUSPEND, {"input": {
+        "caseId": case_id, "ground": "OTHER", "harmStatement": "Serious harm."}}))["requestSuspension"]
+    granted = (await s["reviewer"](DECIDE_SUSPENSION, {"input": {
+        "suspensionId": requested["suspensionId"], "grant": True}}))["decideSuspension"]
+    assert granted["case"]["state"] == "SUSPENDED", granted
+
+
+async def test_a_reviewer_resumes_a_suspended_case_where_it_was(make_tenant: Any, owner_conn: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    case = await _applied(s)
+    not_suspended = (await s["reviewer"](RESUME, {"input": {"caseId": case["id"], "reason": "x"}}))["resumeCase"]
+    assert not_suspended["__typename"] == "ConflictError", not_suspended
+    await _suspended(s, case["id"])
+    blank = (await s["reviewer"](RESUME, {"input": {"caseId": case["id"], "reason": " "}}))["resumeCase"]
+    assert (blank["__typename"], blank["field"]) == ("InvalidInputError", "reason")
+    forbidden = (await s["integration"].raw(RESUME, {"input": {"caseId": case["id"], "reason": "Court ruled."}}))
+    assert forbidden.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # reviewers only
+
+    resumed = (await s["reviewer"](RESUME, {"input": {"caseId": case["id"], "reason": "Court ruled."}}))["resumeCase"]
+    assert resumed["__typename"] == "CaseSuccess", resumed
+    assert (resumed["case"]["state"], resumed["case"]["measuresActive"]) == ("MEASURES_APPLIED", True)
+    assert resumed["case"]["timeline"][-1]["kind"] == "case.resume"
+    case_id = UUID(relay.GlobalID.from_id(case["id"]).node_id)
+    deadlines = {r["kind"]: r["status"] for r in await owner_conn.fetch(
+        "SELECT kind, status FROM deadlines WHERE subject_id = $1", case_id)}
+    assert deadlines.get("suspension_review", "cancelled") == "cancelled"
+    assert all(status != "paused" for status in deadlines.values()), deadlines  # the clocks run again
+    assert await owner_conn.fetchval("SELECT status FROM suspensions WHERE case_id = $1", case_id) == "lifted"
+
+
+async def test_a_declaration_delivered_while_suspended_starts_its_window_on_resumption(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    case = await _applied(s)
+    declared = (await s["integration"](DECLARE, {"input": {
+        "caseIds": [case["id"]], "grounds": "NOT_INFRINGING", "explanation": "Genuine goods.",
+        "statements": {"accuracy": True},
+        "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}]}}))["submitDeclaration"]
+    declaration_id = declared["declaration"]["id"]
+    reviewed = await s["reviewer"](REVIEW_DECLARATION, {"input": {"declarationId": declaration_id, "accept": True}})
+    assert reviewed["reviewDeclaration"]["declaration"]["cases"][0]["state"] == "DECLARED"
+    await _suspended(s, case["id"])
+
+    delivered = (await s["integration"](DELIVER, {"input": {"declarationId": declaration_id}}))["confirmDelivery"]
+    assert delivered["__typename"] == "DeclarationSuccess", delivered  # recorded, not refused
+    assert delivered["declaration"]["deliveredAt"]
+    assert delivered["declaration"]["cases"][0]["state"] == "SUSPENDED"
+
+    advanced = await tenant.admin(ADVANCE, {"s": 10 * 86400})
+    resumed_at = datetime.fromisoformat(advanced["advanceTestClock"]["tenant"]["now"])
+    resumed = (await s["reviewer"](RESUME, {"input": {"caseId": case["id"], "reason": "Ground ended."}}))
+    waiting = resumed["resumeCase"]["case"]
+    assert waiting["state"] == "WAITING", waiting
+    assert datetime.fromisoformat(waiting["window"]["endsAt"]) >= resumed_at + timedelta(days=15)
+    started = waiting["timeline"][-1]
+    assert [r["ruleId"] for r in started["rules"]] == ["declarations.window"]
+    assert "resumed_at" in started["rules"][0]["inputs"]
