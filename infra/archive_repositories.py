@@ -226,9 +226,14 @@ class ArchiveRepo(_Repo):
             ))
         return out
 
-    async def insert_bundles(self, records: Sequence[BundleRecord]) -> None:
+    async def insert_bundles(self, records: Sequence[BundleRecord]) -> int:
+        """Insert the bundle rows and mark their cases archived; returns how many cases were marked.
+
+        `due_material` claimed the cases FOR UPDATE; the UPDATE still marks only cases that are closed and not
+        archived, and bumps their revision, so a use case that read a case before this commit (an appeal about
+        to reopen it) cannot then save over it: `CaseRepo.save` is optimistic on the revision."""
         if not records:
-            return
+            return 0
         rs = records
         await self.conn.execute(
             "INSERT INTO archive_bundles (tenant_id, id, case_id, sha256, uri, size, format, decision_id,"
@@ -240,9 +245,12 @@ class ArchiveRepo(_Repo):
             [r.last_decision_seq for r in rs], [r.policy_version for r in rs], [r.closed_at for r in rs],
             [r.retention_until for r in rs], [r.created_at for r in rs],
         )
-        await self.conn.execute(
-            "UPDATE cases c SET archived_at = u.at FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at)"
-            " WHERE c.id = u.id", [r.case_id for r in rs], [r.created_at for r in rs])
+        done = await self.conn.execute(
+            "UPDATE cases c SET archived_at = u.at, revision = c.revision + 1"
+            " FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at)"
+            " WHERE c.id = u.id AND c.state = 'closed' AND c.archived_at IS NULL",
+            [r.case_id for r in rs], [r.created_at for r in rs])
+        return int(done.split()[-1])
 
     async def bundles_by_ids(self, ids: Sequence[UUID], *, lock: bool = False) -> list[BundleRecord]:
         rows = await self.conn.fetch(

@@ -26,6 +26,7 @@ from uuid import UUID
 
 from domain.archive import BUNDLE_FORMAT, BundleRecord, add_years, build_bundle, bundle_key
 from domain.decisions import AUTOMATED, DecisionDraft, Reason, RuleRecord
+from domain.errors import Conflict
 from domain.ids import new_id
 from domain.ports import ArchiveStore, UnitOfWork
 
@@ -87,7 +88,8 @@ async def archive_due_cases(uow: UnitOfWork, store: ArchiveStore, limit: int = D
         run.archived.append(record)
         schedule.append((ARCHIVE_PURGE, bundle_id, retention_until, {"case_id": str(m.case_id),
                                                                       "sha256": b.sha256}))
-    await uow.archive.insert_bundles(run.archived)
+    if await uow.archive.insert_bundles(run.archived) != len(run.archived):  # cannot happen while the claim holds
+        raise Conflict("A case changed while it was being archived; nothing was archived, the next pass retries.")
     await uow.deadlines.schedule(schedule)
     return run
 

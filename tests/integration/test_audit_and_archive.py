@@ -455,6 +455,60 @@ async def test_a_longer_retention_published_later_extends_it(make_tenant: Any, d
     assert (timeline[-1]["kind"], timeline[-1]["outcome"]) == ("case.retention_extend", "retained")
 
 
+REJECT = """mutation($input: RejectCaseInput!) { rejectCase(input: $input) {
+  __typename ... on CaseSuccess { case { state timeline { id kind } } } ... on Error { code message } } }"""
+APPEAL = """mutation($input: FileAppealInput!) { fileAppeal(input: $input) {
+  __typename ... on AppealFiled { appealId } ... on Error { code message } } }"""
+DECIDE_APPEAL = """mutation($input: DecideAppealInput!) { decideAppeal(input: $input) {
+  __typename ... on AppealDecided { outcome } ... on Error { code message } } }"""
+
+
+async def _rejected_and_appealed(tenant: TenantHandle) -> tuple[dict[str, Any], str, str]:
+    """A notice rejected by a reviewer (-> closed) and the rights holder's appeal against the rejection:
+    (seed, case id, appeal id). cn-ecl archives 30 days after closing but takes appeals for 90."""
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    submitted = (await s["integration"](SUBMIT, {"input": {
+        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
+        "listingExternalIds": s["listings"], "explanation": "Counterfeits of our mark.",
+        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
+                     {"kind": "test_purchase", "sha256": "a" * 64}],
+        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]
+    [case] = submitted["cases"]
+    rejected = (await s["reviewer"](REJECT, {"input": {
+        "caseId": case["id"], "reasons": [{"code": "insufficient_evidence"}]}}))["rejectCase"]
+    assert rejected["case"]["state"] == "CLOSED", rejected
+    [rejection] = [d["id"] for d in rejected["case"]["timeline"] if d["kind"] == "case.reject"]
+    filed = (await s["integration"](APPEAL, {"input": {
+        "decisionId": rejection, "appellantId": s["holder"], "grounds": "The evidence was sufficient."}}))["fileAppeal"]
+    assert filed["__typename"] == "AppealFiled", filed
+    return s, case["id"], filed["appealId"]
+
+
+async def test_an_appeal_that_read_the_case_before_it_was_archived_is_refused(make_tenant: Any, db: Any,
+                                                                               owner_conn: Any, settings: Any) -> None:
+    """Archiving bumps the case's revision: an appeal decided while the archive pass holds the case cannot save
+    the case it read before, so it never reopens a case under an archive it did not see."""
+    import asyncio
+
+    from domain.services.archive import archive_due_cases
+
+    tenant = await make_tenant(mode="SANDBOX")
+    _, case_id, appeal_id = await _rejected_and_appealed(tenant)
+    tenant_id = await tenant.tenant_id(db)
+    await tenant.admin(ADVANCE, {"s": 31 * DAY})
+    async with db.uow(tenant_id) as uow:
+        assert (await archive_due_cases(uow, _store(settings))).count == 1
+        decided = asyncio.create_task(tenant.admin(DECIDE_APPEAL, {"input": {"appealId": appeal_id, "uphold": True}}))
+        await asyncio.sleep(0.5)  # it reads the closed case, then waits for the archive's row lock
+    refused = (await asyncio.wait_for(decided, 10))["decideAppeal"]
+    assert refused["__typename"] == "ConflictError", refused
+    case_uuid = UUID(relay.GlobalID.from_id(case_id).node_id)
+    row = await owner_conn.fetchrow("SELECT state, archived_at FROM cases WHERE id = $1", case_uuid)
+    assert row["state"] == "closed" and row["archived_at"] is not None
+    assert await owner_conn.fetchval("SELECT count(*) FROM decisions WHERE case_id = $1"
+                                     " AND kind IN ('appeal.decide', 'case.reopen_on_appeal')", case_uuid) == 0
+
+
 async def test_bundles_catch_a_chain_rewritten_after_archiving(make_tenant: Any, db: Any, owner_conn: Any,
                                                                settings: Any) -> None:
     """Someone with database access edits a decision and recomputes every later hash and the chain head: the
