@@ -241,8 +241,8 @@ class ArchiveDueCasesSuccess:
     bundles: list[ArchiveBundle]
 
 
-ArchiveDueCasesPayload = Annotated[ArchiveDueCasesSuccess | e.InvalidInputError | e.PolicyViolationError,
-                                   strawberry.union("ArchiveDueCasesPayload")]
+ArchiveDueCasesPayload = Annotated[ArchiveDueCasesSuccess | e.InvalidInputError | e.PolicyViolationError
+                                   | e.ConflictError, strawberry.union("ArchiveDueCasesPayload")]
 
 
 @strawberry.type
