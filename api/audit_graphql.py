@@ -63,6 +63,9 @@ def _gid(type_name: str, value: UUID | None) -> strawberry.ID | None:
 class ArchiveBundle(relay.Node):
     id: relay.NodeID[str]
     case_id: strawberry.ID
+    version: int = strawberry.field(description=(
+        "1 for the case's first bundle; 2, 3, ... when an appeal reopened the archived case and it closed again"
+        " (the earlier bundles stay, the record up to then)."))
     sha256: str = strawberry.field(description="SHA-256 (hex) of the bundle's bytes; also its object key.")
     uri: str
     size: int
@@ -81,8 +84,8 @@ class ArchiveBundle(relay.Node):
     @classmethod
     def from_domain(cls, b: archive_domain.BundleRecord) -> ArchiveBundle:
         return cls(
-            id=str(b.id), case_id=strawberry.ID(global_id("Case", b.case_id)), sha256=b.sha256, uri=b.uri,
-            size=b.size, format=b.format, decision_id=strawberry.ID(global_id("Decision", b.decision_id)),
+            id=str(b.id), case_id=strawberry.ID(global_id("Case", b.case_id)), version=b.version, sha256=b.sha256,
+            uri=b.uri, size=b.size, format=b.format, decision_id=strawberry.ID(global_id("Decision", b.decision_id)),
             last_decision_seq=b.last_decision_seq, policy_version=b.policy_version, closed_at=b.closed_at,
             retention_until=b.retention_until, created_at=b.created_at, verified_at=b.verified_at,
             verified_ok=b.verified_ok, purged_at=b.purged_at, purge_decision_id=_gid("Decision", b.purge_decision_id),
@@ -136,7 +139,8 @@ class DecisionExplanation:
     case_state: CaseState | None = strawberry.field(  # type: ignore[valid-type]
         description="For case decisions: the case's state now.")
     case: Case | None = strawberry.field(description="For case decisions: the case as it is now.")
-    archive_bundle: ArchiveBundle | None = strawberry.field(description="The case's archive bundle, if archived.")
+    archive_bundle: ArchiveBundle | None = strawberry.field(
+        description="The case's newest archive bundle, if it was archived.")
 
     @strawberry.field(description="The policy version the decision was taken under, with its document.")
     async def policy(self, info: Info) -> PolicyVersion | None:
@@ -237,8 +241,8 @@ class ArchiveDueCasesSuccess:
     bundles: list[ArchiveBundle]
 
 
-ArchiveDueCasesPayload = Annotated[ArchiveDueCasesSuccess | e.InvalidInputError | e.PolicyViolationError,
-                                   strawberry.union("ArchiveDueCasesPayload")]
+ArchiveDueCasesPayload = Annotated[ArchiveDueCasesSuccess | e.InvalidInputError | e.PolicyViolationError
+                                   | e.ConflictError, strawberry.union("ArchiveDueCasesPayload")]
 
 
 @strawberry.type

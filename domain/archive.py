@@ -10,6 +10,10 @@ decision.
 
 The content is a deterministic function of the stored rows (the archive time is not in it), so a
 retried archive run produces the same bytes and the same key.
+
+A case an appeal reopened after it was archived is archived again when it closes again: a new bundle
+(`version` 2, 3, ...) holding its whole record, including the earlier `case.archive` decisions with
+their bundles' hashes. Earlier bundles stay as the record up to their time.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class CaseMaterial:
     action_proofs: Sequence[Mapping[str, Any]] = ()
     related: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
     decisions: Sequence[Mapping[str, Any]] = ()  # bundle entries: see `decision_entry`
+    version: int = 1  # which bundle of the case this material becomes (not part of its content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,7 @@ class BundleRecord:
     purged_at: datetime | None = None
     purge_decision_id: UUID | None = None
     object_deleted_at: datetime | None = None
+    version: int = 1  # the case's first bundle; 2, 3, ... after an appeal reopened it and it closed again
 
 
 class BundleProblem(StrEnum):

@@ -116,6 +116,10 @@ class Effect(StrEnum):
     whether it counts as a strike."""
     VOID_STRIKE_CANDIDATE = "void_strike_candidate"
     """The case is being decided again: any strike candidate it recorded no longer stands."""
+    UNARCHIVE = "unarchive"
+    """The case is being decided again: if it was archived, it is not any more. Its bundle stays (immutable)
+    as the record up to now; when the case closes again it is archived again, into a new bundle. Applied
+    to the case itself, in the same write as its new state."""
 
 
 # Short aliases so the tables below read as tables.
@@ -266,8 +270,9 @@ _TABLE: dict[tuple[CaseState, CaseEvent], _Rule] = {
     # An appeal upheld against measures still in force reverses them: the notice is rejected for the listing.
     **{(s, E.REVERSE_ON_APPEAL): _Rule(S.REJECTED, (*fx, X.VOID_STRIKE_CANDIDATE)) for s, fx in _WIND_DOWN.items()
        if s in (S.MEASURES_REQUESTED, S.MEASURES_APPLIED, S.DECLARED, S.WAITING)},
-    # Only a closed case can be reopened, and only by an appeal (lifting is added in `apply`).
-    (S.CLOSED, E.REOPEN_ON_APPEAL): _Rule(S.UNDER_REVIEW, (X.VOID_STRIKE_CANDIDATE,)),
+    # Only a closed case can be reopened, and only by an appeal (lifting is added in `apply`), archived or not:
+    # the complaint is the affected party's right (DSA Art 20) for as long as the policy's window runs.
+    (S.CLOSED, E.REOPEN_ON_APPEAL): _Rule(S.UNDER_REVIEW, (X.VOID_STRIKE_CANDIDATE, X.UNARCHIVE)),
 }
 
 _ALLOWED: dict[CaseState, frozenset[CaseEvent]] = {

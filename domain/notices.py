@@ -141,6 +141,7 @@ class Case:
     notifier_id: UUID | None = None  # who filed: the agent when there is one, else the rights holder
     unfounded: bool = False  # a reviewer found the notice manifestly unfounded (DSA Art 23(2))
     automated_measures: bool = False  # its measures were requested by automation, not a person
+    archived_at: datetime | None = None  # set by the archive pass; only ever on a closed case (Effect.UNARCHIVE)
 
     @property
     def state(self) -> CaseState:

@@ -75,7 +75,7 @@ class AuditRepo(_Repo):
 
 _BUNDLE_COLS = ("id, case_id, sha256, uri, size, format, decision_id, last_decision_seq, policy_version, closed_at,"
                 " retention_until, created_at, verified_at, verified_ok, purged_at, purge_decision_id,"
-                " object_deleted_at")
+                " object_deleted_at, version")
 
 
 def bundle_from_row(r: asyncpg.Record) -> BundleRecord:
@@ -84,13 +84,16 @@ def bundle_from_row(r: asyncpg.Record) -> BundleRecord:
         decision_id=r["decision_id"], last_decision_seq=r["last_decision_seq"], policy_version=r["policy_version"],
         closed_at=r["closed_at"], retention_until=r["retention_until"], created_at=r["created_at"],
         verified_at=r["verified_at"], verified_ok=r["verified_ok"], purged_at=r["purged_at"],
-        purge_decision_id=r["purge_decision_id"], object_deleted_at=r["object_deleted_at"],
+        purge_decision_id=r["purge_decision_id"], object_deleted_at=r["object_deleted_at"], version=r["version"],
     )
 
 
+# `version`: a case an appeal reopened after it was archived gets its next bundle when it closes again.
 _DUE_CASES = """
 SELECT c.id, c.notice_id, c.listing_id, c.merchant_id, c.declaration_id,
-  coalesce(c.outcome_at, c.updated_at) AS closed_at, to_jsonb(c) - 'tenant_id' AS doc
+  coalesce(c.outcome_at, c.updated_at) AS closed_at, to_jsonb(c) - 'tenant_id' AS doc,
+  (SELECT coalesce(max(b.version), 0) + 1 FROM archive_bundles b WHERE b.tenant_id = c.tenant_id AND b.case_id = c.id)
+    AS version
 FROM cases c
 WHERE c.state = 'closed' AND c.archived_at IS NULL AND coalesce(c.outcome_at, c.updated_at) <= $1
 ORDER BY coalesce(c.outcome_at, c.updated_at), c.id
@@ -222,27 +225,36 @@ class ArchiveRepo(_Repo):
                 measures=by_case["measures"].get(cid, []), declarations=[decl] if decl else [],
                 action_proofs=by_case["action_proofs"].get(cid, []),
                 related=related.get(cid, {}),
-                decisions=by_case_decisions.get(cid, []),
+                decisions=by_case_decisions.get(cid, []), version=r["version"],
             ))
         return out
 
-    async def insert_bundles(self, records: Sequence[BundleRecord]) -> None:
+    async def insert_bundles(self, records: Sequence[BundleRecord]) -> int:
+        """Insert the bundle rows and mark their cases archived; returns how many cases were marked.
+
+        `due_material` claimed the cases FOR UPDATE; the UPDATE still marks only cases that are closed and not
+        archived, and bumps their revision, so a use case that read a case before this commit (an appeal about
+        to reopen it) cannot then save over it: `CaseRepo.save` is optimistic on the revision."""
         if not records:
-            return
+            return 0
         rs = records
         await self.conn.execute(
             "INSERT INTO archive_bundles (tenant_id, id, case_id, sha256, uri, size, format, decision_id,"
-            " last_decision_seq, policy_version, closed_at, retention_until, created_at)"
+            " last_decision_seq, policy_version, closed_at, retention_until, created_at, version)"
             " SELECT $1, u.* FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::text[],"
-            "   $8::uuid[], $9::bigint[], $10::int[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[]) AS u",
+            "   $8::uuid[], $9::bigint[], $10::int[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],"
+            "   $14::int[]) AS u",
             self.tenant_id, [r.id for r in rs], [r.case_id for r in rs], [r.sha256 for r in rs], [r.uri for r in rs],
             [r.size for r in rs], [r.format for r in rs], [r.decision_id for r in rs],
             [r.last_decision_seq for r in rs], [r.policy_version for r in rs], [r.closed_at for r in rs],
-            [r.retention_until for r in rs], [r.created_at for r in rs],
+            [r.retention_until for r in rs], [r.created_at for r in rs], [r.version for r in rs],
         )
-        await self.conn.execute(
-            "UPDATE cases c SET archived_at = u.at FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at)"
-            " WHERE c.id = u.id", [r.case_id for r in rs], [r.created_at for r in rs])
+        done = await self.conn.execute(
+            "UPDATE cases c SET archived_at = u.at, revision = c.revision + 1"
+            " FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at)"
+            " WHERE c.id = u.id AND c.state = 'closed' AND c.archived_at IS NULL",
+            [r.case_id for r in rs], [r.created_at for r in rs])
+        return int(done.split()[-1])
 
     async def bundles_by_ids(self, ids: Sequence[UUID], *, lock: bool = False) -> list[BundleRecord]:
         rows = await self.conn.fetch(
@@ -251,8 +263,18 @@ class ArchiveRepo(_Repo):
         return [bundle_from_row(r) for r in rows]
 
     async def for_case(self, case_id: UUID) -> BundleRecord | None:
-        r = await self.conn.fetchrow(f"SELECT {_BUNDLE_COLS} FROM archive_bundles WHERE case_id = $1", case_id)
+        """The case's newest bundle."""
+        r = await self.conn.fetchrow(
+            f"SELECT {_BUNDLE_COLS} FROM archive_bundles WHERE case_id = $1 ORDER BY version DESC LIMIT 1", case_id)
         return bundle_from_row(r) if r else None
+
+    async def current(self, case_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+        """{case id: its newest bundle's id} for those of the cases that are archived now (not reopened since)."""
+        rows = await self.conn.fetch(
+            "SELECT DISTINCT ON (b.case_id) b.case_id, b.id FROM archive_bundles b"
+            " JOIN cases c ON c.tenant_id = b.tenant_id AND c.id = b.case_id AND c.archived_at IS NOT NULL"
+            " WHERE b.case_id = any($1::uuid[]) ORDER BY b.case_id, b.version DESC", list(case_ids))
+        return {r["case_id"]: r["id"] for r in rows}
 
     async def page(self, after: UUID | None, limit: int, *, live_only: bool = False) -> list[BundleRecord]:
         rows = await self.conn.fetch(
@@ -263,16 +285,17 @@ class ArchiveRepo(_Repo):
     async def count_live(self) -> int:
         return int(await self.conn.fetchval("SELECT count(*) FROM archive_bundles WHERE purged_at IS NULL"))
 
-    async def mark_purged(self, rows: Sequence[tuple[UUID, UUID, UUID]], at: datetime) -> None:
-        """(bundle id, case id, purge decision id)."""
+    async def mark_purged(self, rows: Sequence[tuple[UUID, UUID]], at: datetime) -> None:
+        """(case id, purge decision id): every bundle of the case not purged yet, and the case."""
         if not rows:
             return
         await self.conn.execute(
             "UPDATE archive_bundles b SET purged_at = $3, purge_decision_id = u.decision_id"
-            " FROM unnest($1::uuid[], $2::uuid[]) AS u(id, decision_id) WHERE b.id = u.id AND b.purged_at IS NULL",
-            [r[0] for r in rows], [r[2] for r in rows], at)
+            " FROM unnest($1::uuid[], $2::uuid[]) AS u(case_id, decision_id)"
+            " WHERE b.case_id = u.case_id AND b.purged_at IS NULL",
+            [r[0] for r in rows], [r[1] for r in rows], at)
         await self.conn.execute(
-            "UPDATE cases SET purged_at = $2 WHERE id = any($1::uuid[])", [r[1] for r in rows], at)
+            "UPDATE cases SET purged_at = $2 WHERE id = any($1::uuid[])", [r[0] for r in rows], at)
 
     async def extend_retention(self, rows: Sequence[tuple[UUID, datetime]]) -> None:
         await self.conn.execute(

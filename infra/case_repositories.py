@@ -104,7 +104,7 @@ class NoticeRepo(_Repo):
 
 _CASE_COLS = ("id, notice_id, listing_id, merchant_id, state, suspended_from, measures_active, priority,"
               " review_due_at, declaration_id, window_starts_at, window_earliest_end_at, window_ends_at, outcome_at,"
-              " created_at, updated_at, revision, notifier_id, unfounded, automated_measures")
+              " created_at, updated_at, revision, notifier_id, unfounded, automated_measures, archived_at")
 
 
 def case_from_row(r: asyncpg.Record) -> Case:
@@ -116,6 +116,7 @@ def case_from_row(r: asyncpg.Record) -> Case:
         window_earliest_end_at=r["window_earliest_end_at"], window_ends_at=r["window_ends_at"],
         outcome_at=r["outcome_at"], created_at=r["created_at"], updated_at=r["updated_at"], revision=r["revision"],
         notifier_id=r["notifier_id"], unfounded=r["unfounded"], automated_measures=r["automated_measures"],
+        archived_at=r["archived_at"],
     )
 
 
@@ -161,16 +162,18 @@ class CaseRepo(_Repo):
         return [case_from_row(r) for r in rows]
 
     async def save(self, case: Case, expected_revision: int) -> bool:
-        """Write the case if nobody changed it since it was read (optimistic concurrency)."""
+        """Write the case if nobody changed it since it was read (optimistic concurrency). `archived_at` is written
+        as read unless a reopening cleared it: the archive pass bumps the revision, so it is never stale here."""
         status = await self.conn.execute(
             "UPDATE cases SET state = $3, suspended_from = $4, measures_active = $5, review_due_at = $6,"
             " declaration_id = $7, window_starts_at = $8, window_earliest_end_at = $9, window_ends_at = $10,"
-            " outcome_at = $11, updated_at = $12, unfounded = $13, automated_measures = $14, revision = revision + 1"
-            " WHERE id = $1 AND revision = $2",
+            " outcome_at = $11, updated_at = $12, unfounded = $13, automated_measures = $14, archived_at = $15,"
+            " revision = revision + 1 WHERE id = $1 AND revision = $2",
             case.id, expected_revision, case.state.value,
             case.status.suspended_from.value if case.status.suspended_from else None, case.status.measures_active,
             case.review_due_at, case.declaration_id, case.window_starts_at, case.window_earliest_end_at,
             case.window_ends_at, case.outcome_at, case.updated_at, case.unfounded, case.automated_measures,
+            case.archived_at,
         )
         return bool(status == "UPDATE 1")
 
@@ -187,13 +190,13 @@ class CaseRepo(_Repo):
             " declaration_id = u.declaration_id, window_starts_at = u.window_starts_at,"
             " window_earliest_end_at = u.window_earliest_end_at, window_ends_at = u.window_ends_at,"
             " outcome_at = u.outcome_at, updated_at = u.updated_at, unfounded = u.unfounded,"
-            " automated_measures = u.automated_measures, revision = c.revision + 1"
+            " automated_measures = u.automated_measures, archived_at = u.archived_at, revision = c.revision + 1"
             " FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::bool[], $7::timestamptz[], $8::uuid[],"
             "   $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],"
-            "   $14::bool[], $15::bool[])"
+            "   $14::bool[], $15::bool[], $16::timestamptz[])"
             " AS u(id, expected, state, suspended_from, measures_active, review_due_at, declaration_id,"
             "   window_starts_at, window_earliest_end_at, window_ends_at, outcome_at, updated_at, unfounded,"
-            "   automated_measures)"
+            "   automated_measures, archived_at)"
             " WHERE c.tenant_id = $1 AND c.id = u.id AND c.revision = u.expected",
             self.tenant_id, [c.id for c in cases], [expected for _, expected in items],
             [c.state.value for c in cases],
@@ -202,7 +205,7 @@ class CaseRepo(_Repo):
             [c.declaration_id for c in cases], [c.window_starts_at for c in cases],
             [c.window_earliest_end_at for c in cases], [c.window_ends_at for c in cases],
             [c.outcome_at for c in cases], [c.updated_at for c in cases], [c.unfounded for c in cases],
-            [c.automated_measures for c in cases],
+            [c.automated_measures for c in cases], [c.archived_at for c in cases],
         )
         return int(status.split()[-1])
 

@@ -85,8 +85,10 @@ class DisclosureRepo:
             " AND status = 'scheduled'", list(ids), at)
         return int(done.split()[-1])
 
-    async def get(self, disclosure_id: UUID) -> Mapping[str, Any] | None:
-        row = await self.conn.fetchrow(f"SELECT {_COLS} FROM disclosures WHERE id = $1", disclosure_id)
+    async def get(self, disclosure_id: UUID, *, lock: bool = False) -> Mapping[str, Any] | None:
+        """`lock`: hold the row until COMMIT, for a read-modify-write of the record (see `redact_disclosure`)."""
+        row = await self.conn.fetchrow(f"SELECT {_COLS} FROM disclosures WHERE id = $1"
+                                       + (" FOR UPDATE" if lock else ""), disclosure_id)
         return dict(row) if row else None
 
     async def withdraw(self, disclosure_id: UUID, at: datetime, reason: str) -> bool:

@@ -1,6 +1,8 @@
 """Internal complaints against decisions (DSA Art 20): filed within the policy's window by an affected
 party, decided by a human other than the one who took the decision; an upheld appeal reverses the
-decision's effects with new decisions linked to the original."""
+decision's effects with new decisions linked to the original. That holds for a case already archived
+too (the window may outlast the archive period): reopening un-archives it, its bundle stays as the
+record up to then, and it is archived again when it closes again (Effect.UNARCHIVE)."""
 
 from __future__ import annotations
 

@@ -117,6 +117,8 @@ class CaseWork:
                            window_ends_at=window.ends_at)
         if event is CaseEvent.REQUEST_MEASURES and case.state is CaseState.UNDER_REVIEW:
             changes["automated_measures"] = self.automated if automated is None else automated
+        if Effect.UNARCHIVE in t.effects:
+            changes["archived_at"] = None
         updated = replace(case, **changes)  # one copy per transition (a bulk pass makes thousands)
         self.uow.decisions.record(DecisionDraft(
             subject_type="case", subject_id=case.id, case_id=case.id, kind=f"case.{event.value}",

@@ -140,9 +140,12 @@ async def withdraw_disclosure(uow: UnitOfWork, principal: Principal, disclosure_
 
 async def redact_disclosure(uow: UnitOfWork, principal: Principal, disclosure_id: UUID, field: str, text: str,
                             reason: str) -> Mapping[str, Any]:
-    """A reviewer hides a passage the patterns missed; the record changes only by this recorded step."""
+    """A reviewer hides a passage the patterns missed; the record changes only by this recorded step.
+
+    The record is read locked: a redaction rewrites the whole record, so two at once would otherwise each
+    start from the unredacted text and the later commit would publish the earlier one's passage again."""
     principal.require(Role.REVIEWER, Role.ADMIN)
-    row = await uow.disclosures.get(disclosure_id)
+    row = await uow.disclosures.get(disclosure_id, lock=True)
     if row is None:
         raise NotFound("Disclosure", "id")
     record = dict(row["record"])

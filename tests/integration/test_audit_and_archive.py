@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -453,6 +454,154 @@ async def test_a_longer_retention_published_later_extends_it(make_tenant: Any, d
     assert row["retention_until"].year == row["closed_at"].year + 5
     timeline = (await (await tenant.client("auditor"))(TIMELINE, {"id": case["id"]}))["node"]["timeline"]
     assert (timeline[-1]["kind"], timeline[-1]["outcome"]) == ("case.retention_extend", "retained")
+
+
+REJECT = """mutation($input: RejectCaseInput!) { rejectCase(input: $input) {
+  __typename ... on CaseSuccess { case { state timeline { id kind } } } ... on Error { code message } } }"""
+APPEAL = """mutation($input: FileAppealInput!) { fileAppeal(input: $input) {
+  __typename ... on AppealFiled { appealId } ... on Error { code message } } }"""
+DECIDE_APPEAL = """mutation($input: DecideAppealInput!) { decideAppeal(input: $input) {
+  __typename ... on AppealDecided { outcome } ... on Error { code message } } }"""
+
+
+async def _rejected_and_appealed(tenant: TenantHandle) -> tuple[dict[str, Any], str, str]:
+    """A notice rejected by a reviewer (-> closed) and the rights holder's appeal against the rejection:
+    (seed, case id, appeal id). cn-ecl archives 30 days after closing but takes appeals for 90."""
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    submitted = (await s["integration"](SUBMIT, {"input": {
+        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
+        "listingExternalIds": s["listings"], "explanation": "Counterfeits of our mark.",
+        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
+                     {"kind": "test_purchase", "sha256": "a" * 64}],
+        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]
+    [case] = submitted["cases"]
+    rejected = (await s["reviewer"](REJECT, {"input": {
+        "caseId": case["id"], "reasons": [{"code": "insufficient_evidence"}]}}))["rejectCase"]
+    assert rejected["case"]["state"] == "CLOSED", rejected
+    [rejection] = [d["id"] for d in rejected["case"]["timeline"] if d["kind"] == "case.reject"]
+    filed = (await s["integration"](APPEAL, {"input": {
+        "decisionId": rejection, "appellantId": s["holder"], "grounds": "The evidence was sufficient."}}))["fileAppeal"]
+    assert filed["__typename"] == "AppealFiled", filed
+    return s, case["id"], filed["appealId"]
+
+
+async def test_an_appeal_that_read_the_case_before_it_was_archived_is_refused(make_tenant: Any, db: Any,
+                                                                               owner_conn: Any, settings: Any) -> None:
+    """Archiving bumps the case's revision: an appeal decided while the archive pass holds the case cannot save
+    the case it read before, so it never reopens a case under an archive it did not see."""
+    import asyncio
+
+    from domain.services.archive import archive_due_cases
+
+    tenant = await make_tenant(mode="SANDBOX")
+    _, case_id, appeal_id = await _rejected_and_appealed(tenant)
+    tenant_id = await tenant.tenant_id(db)
+    await tenant.admin(ADVANCE, {"s": 31 * DAY})
+    async with db.uow(tenant_id) as uow:
+        assert (await archive_due_cases(uow, _store(settings))).count == 1
+        decided = asyncio.create_task(tenant.admin(DECIDE_APPEAL, {"input": {"appealId": appeal_id, "uphold": True}}))
+        await asyncio.sleep(0.5)  # it reads the closed case, then waits for the archive's row lock
+    refused = (await asyncio.wait_for(decided, 10))["decideAppeal"]
+    assert refused["__typename"] == "ConflictError", refused
+    case_uuid = UUID(relay.GlobalID.from_id(case_id).node_id)
+    row = await owner_conn.fetchrow("SELECT state, archived_at FROM cases WHERE id = $1", case_uuid)
+    assert row["state"] == "closed" and row["archived_at"] is not None
+    assert await owner_conn.fetchval("SELECT count(*) FROM decisions WHERE case_id = $1"
+                                     " AND kind IN ('appeal.decide', 'case.reopen_on_appeal')", case_uuid) == 0
+
+
+async def test_an_appeal_reopens_an_archived_case_and_its_next_close_archives_it_again(
+        make_tenant: Any, db: Any, owner_conn: Any, settings: Any) -> None:
+    """The appeal (a right, DSA Art 20) reopens the archived case; the first bundle stays as the record up to
+    then, and when the case closes again a second bundle holds its whole record. Both verify; they are
+    purged together, when the second one's retention ends."""
+    from domain.services.deadlines import DEADLINE_HANDLERS
+    from infra.archiver import Archiver
+    from infra.scheduler import Scheduler
+
+    tenant = await make_tenant(mode="SANDBOX")
+    s, case_id, appeal_id = await _rejected_and_appealed(tenant)
+    tenant_id = await tenant.tenant_id(db)
+    case_uuid = UUID(relay.GlobalID.from_id(case_id).node_id)
+    auditor = await tenant.client("auditor")
+    archiver = Archiver(db, _store(settings))
+    await tenant.admin(ADVANCE, {"s": 31 * DAY})
+    assert (await archiver.run_once([tenant_id])).archived == 1
+
+    upheld = (await tenant.admin(DECIDE_APPEAL, {"input": {"appealId": appeal_id, "uphold": True}}))["decideAppeal"]
+    assert upheld == {"__typename": "AppealDecided", "outcome": "upheld"}
+    row = await owner_conn.fetchrow("SELECT state, archived_at FROM cases WHERE id = $1", case_uuid)
+    assert (row["state"], row["archived_at"]) == ("under_review", None)
+
+    again = (await s["reviewer"](REJECT, {"input": {
+        "caseId": case_id, "reasons": [{"code": "insufficient_evidence"}]}}))["rejectCase"]
+    assert again["case"]["state"] == "CLOSED", again
+    now = datetime.fromisoformat((await tenant.admin(ADVANCE, {"s": 31 * DAY}))["advanceTestClock"]["tenant"]["now"])
+    assert (await archiver.run_once([tenant_id])).archived == 1
+    first, second = await owner_conn.fetch(
+        "SELECT version, sha256, uri, decision_id, last_decision_seq, retention_until FROM archive_bundles"
+        " WHERE case_id = $1 ORDER BY version", case_uuid)
+    assert (first["version"], second["version"]) == (1, 2)
+    assert await owner_conn.fetchval("SELECT archived_at IS NOT NULL FROM cases WHERE id = $1", case_uuid)
+    # The second bundle is the final record: every decision about the case, the first archive among them.
+    old, new = (json.loads(_file_for(b["uri"]).read_bytes()) for b in (first, second))
+    assert {d["id"] for d in old["decisions"]} < {d["id"] for d in new["decisions"]}
+    archived_first = next(d for d in new["decisions"] if d["id"] == str(first["decision_id"]))
+    assert archived_first["rules"][0]["inputs"]["bundle_sha256"] == first["sha256"]
+    assert [d["kind"] for d in new["decisions"] if d["seq"] > first["last_decision_seq"]][:3] == [
+        "case.archive", "appeal.decide", "case.reopen_on_appeal"]
+    assert new["decisions"][-1]["kind"] == "case.close" and new["case"]["archived_at"] is None
+    assert await owner_conn.fetchval(  # nothing about the case after it but the second archive decision
+        "SELECT array_agg(kind) FROM decisions WHERE case_id = $1 AND seq > $2", case_uuid,
+        second["last_decision_seq"]) == ["case.archive"]
+    report = (await auditor(VERIFY))["verifyAuditTrail"]
+    assert report["ok"] and (report["bundlesChecked"], report["bundlesFailed"]) == (2, 0)
+    x = (await auditor(EXPLAIN, {"id": str(relay.GlobalID("Decision", str(first["decision_id"])))}))
+    assert x["explainDecision"]["archiveBundle"]["sha256"] == second["sha256"]  # the case's newest
+
+    # The first bundle's retention ends first; it waits for the second's, then both go with one purge decision.
+    await tenant.admin(ADVANCE, {"s": (first["retention_until"] - now).total_seconds() + DAY})
+    await Scheduler(db, DEADLINE_HANDLERS).run_once()
+    assert await owner_conn.fetchval("SELECT count(*) FROM archive_bundles WHERE case_id = $1"
+                                     " AND purged_at IS NULL", case_uuid) == 2
+    assert await owner_conn.fetchval("SELECT purged_at FROM cases WHERE id = $1", case_uuid) is None
+    await tenant.admin(ADVANCE, {"s": (second["retention_until"] - first["retention_until"]).total_seconds()})
+    await Scheduler(db, DEADLINE_HANDLERS).run_once()
+    purges = await owner_conn.fetch("SELECT purge_decision_id FROM archive_bundles WHERE case_id = $1", case_uuid)
+    assert len({r["purge_decision_id"] for r in purges}) == 1 and purges[0]["purge_decision_id"] is not None
+    assert await owner_conn.fetchval("SELECT purged_at IS NOT NULL FROM cases WHERE id = $1", case_uuid)
+    assert (await archiver.run_once([tenant_id])).objects_deleted == 2
+    assert not _file_for(first["uri"]).exists() and not _file_for(second["uri"]).exists()
+
+
+async def test_an_upheld_takedown_appeal_leaves_an_archived_case_closed_but_unarchived(
+        make_tenant: Any, db: Any, owner_conn: Any, settings: Any) -> None:
+    """Reversing a takedown reopens and closes the case again in one transaction: the case still leaves the
+    archive, so the next pass records the reversal in a new bundle."""
+    from infra.archiver import Archiver
+
+    tenant = await make_tenant(mode="SANDBOX")
+    [case] = await _closed_cases(tenant, listings=1)
+    tenant_id = await tenant.tenant_id(db)
+    case_uuid = UUID(relay.GlobalID.from_id(case["id"]).node_id)
+    archiver = Archiver(db, _store(settings))
+    await tenant.admin(ADVANCE, {"s": 31 * DAY})
+    assert (await archiver.run_once([tenant_id])).archived == 1
+
+    takedown = next(d["id"] for d in case["timeline"] if d["kind"] == "case.request_measures")
+    merchant = await owner_conn.fetchval("SELECT merchant_id FROM cases WHERE id = $1", case_uuid)
+    integration = await tenant.client("integration")
+    filed = (await integration(APPEAL, {"input": {"decisionId": takedown, "grounds": "Genuine goods.",
+                                                  "appellantId": str(relay.GlobalID("Party", str(merchant)))}}))
+    appeal_id = filed["fileAppeal"]["appealId"]
+    upheld = (await tenant.admin(DECIDE_APPEAL, {"input": {"appealId": appeal_id, "uphold": True}}))["decideAppeal"]
+    assert upheld == {"__typename": "AppealDecided", "outcome": "upheld"}
+    row = await owner_conn.fetchrow("SELECT state, archived_at FROM cases WHERE id = $1", case_uuid)
+    assert (row["state"], row["archived_at"]) == ("closed", None)
+    await tenant.admin(ADVANCE, {"s": 31 * DAY})
+    assert (await archiver.run_once([tenant_id])).archived == 1
+    assert [r["version"] for r in await owner_conn.fetch(
+        "SELECT version FROM archive_bundles WHERE case_id = $1 ORDER BY version", case_uuid)] == [1, 2]
 
 
 async def test_bundles_catch_a_chain_rewritten_after_archiving(make_tenant: Any, db: Any, owner_conn: Any,

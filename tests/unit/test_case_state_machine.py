@@ -267,7 +267,7 @@ def test_action_proof_within_window_upholds_and_measures_stay_after_close() -> N
 
     reopened = apply(closed.status, E.REOPEN_ON_APPEAL)
     assert reopened.status == CaseStatus(S.UNDER_REVIEW, None, False)
-    assert reopened.effects == (X.LIFT_MEASURES, X.VOID_STRIKE_CANDIDATE)
+    assert reopened.effects == (X.LIFT_MEASURES, X.VOID_STRIKE_CANDIDATE, X.UNARCHIVE)
 
 
 def test_silence_after_measures_closes_with_measures_in_force() -> None:
@@ -498,6 +498,8 @@ class CaseLifecycle(RuleBasedStateMachine):
                 self.strike = True
             elif fx is X.VOID_STRIKE_CANDIDATE:
                 self.strike = False
+            elif fx is X.UNARCHIVE:  # only a closed case is ever archived
+                assert before.state is S.CLOSED and t.status.state is not S.CLOSED
         if event is E.MEASURES_FAILED:
             self.request_pending = False  # the failed measure itself ends; the lift took the rest
         if event in _DEADLINE_FIRED:
