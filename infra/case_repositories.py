@@ -346,9 +346,12 @@ class DeclarationRepo(_Repo):
         case_ids = await self.conn.fetch("SELECT id FROM cases WHERE declaration_id = $1 ORDER BY id", declaration_id)
         return declaration_from_row(r, [c["id"] for c in case_ids])
 
-    async def set_status(self, declaration_id: UUID, status: DeclarationStatus, at: datetime) -> None:
-        await self.conn.execute(
-            "UPDATE declarations SET status = $2, reviewed_at = $3 WHERE id = $1", declaration_id, status.value, at)
+    async def mark_reviewed(self, declaration_id: UUID, status: DeclarationStatus, at: datetime) -> bool:
+        # From submitted only: a second review waits for the first's row lock, then finds nothing to move.
+        result = await self.conn.execute(
+            "UPDATE declarations SET status = $2, reviewed_at = $3 WHERE id = $1 AND status = 'submitted'",
+            declaration_id, status.value, at)
+        return bool(result == "UPDATE 1")
 
     async def mark_forwarded(self, declaration_id: UUID, at: datetime) -> None:
         await self.conn.execute(

@@ -130,7 +130,8 @@ async def review_declaration(uow: UnitOfWork, principal: Principal, declaration_
     else:
         if not reasons:
             raise InvalidInput("Give at least one reason code for a rejection.", "reasons")
-        await uow.declarations.set_status(declaration_id, DeclarationStatus.REJECTED, uow.clock.now())
+        now = uow.clock.now()
+        await _mark_reviewed(uow, declaration_id, DeclarationStatus.REJECTED, now)
         uow.decisions.record(DecisionDraft(
             subject_type="declaration", subject_id=declaration_id, kind="declaration.review", outcome="rejected",
             actor=principal.actor, automated=False, policy_version=in_force.version, reasons=tuple(reasons),
@@ -138,17 +139,24 @@ async def review_declaration(uow: UnitOfWork, principal: Principal, declaration_
         ))
         # The cases are free to be answered again with a better declaration.
         for case in cases:
-            await uow.cases.save(replace(case, declaration_id=None, updated_at=uow.clock.now()), case.revision)
+            await uow.cases.save(replace(case, declaration_id=None, updated_at=now), case.revision)
         uow.outbox.add("declaration.rejected", {"declaration_id": str(declaration_id)},
                        ordering_key=str(cases[0].id) if cases else None)
     return await _declaration(uow, declaration_id)
+
+
+async def _mark_reviewed(uow: UnitOfWork, declaration_id: UUID, status: DeclarationStatus, at: datetime) -> None:
+    """Two reviewers deciding at once both read it submitted; the second must not overwrite the first's outcome
+    (its cases already moved on it), so it is refused."""
+    if not await uow.declarations.mark_reviewed(declaration_id, status, at):
+        raise Conflict("The declaration was reviewed concurrently.", "declarationId")
 
 
 async def _accept(uow: UnitOfWork, in_force: PolicyInForce, declaration: Declaration, cases: Sequence[Case],
                   actor: str, *, automated: bool, immediate: bool, rules: Sequence[RuleRecord] = (),
                   reasons: Sequence[Reason] = (), reason_text: str = "") -> None:
     now = uow.clock.now()
-    await uow.declarations.set_status(declaration.id, DeclarationStatus.ACCEPTED, now)
+    await _mark_reviewed(uow, declaration.id, DeclarationStatus.ACCEPTED, now)
     uow.decisions.record(DecisionDraft(
         subject_type="declaration", subject_id=declaration.id, kind="declaration.review", outcome="accepted",
         actor=actor, automated=automated, policy_version=in_force.version, rules=tuple(rules),

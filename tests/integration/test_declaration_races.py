@@ -1,13 +1,20 @@
-"""Two declarations for the same case at once: one answers it, the other is refused and leaves nothing."""
+"""Declarations racing each other and the cases' other decisions: one wins, the other is refused and leaves
+nothing; a declaration waiting for review stops the merchant's clock."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import UUID, uuid4
 
+import pytest
 from strawberry import relay
 
-from tests.e2e.test_preset_flows import ACCEPT, CONFIRM, DECLARE, SUBMIT, _seed
+from domain.decisions import Reason
+from domain.services.declarations import review_declaration
+from domain.tenancy import Principal, Role
+from tests.e2e.test_preset_flows import ACCEPT, CONFIRM, DECLARE, DELIVER, REVIEW_DECLARATION, SUBMIT, _seed
 
 
 async def test_two_declarations_for_one_case_at_once_one_wins(make_tenant: Any, db: Any, owner_conn: Any) -> None:
@@ -45,3 +52,112 @@ async def test_two_declarations_for_one_case_at_once_one_wins(make_tenant: Any, 
                                      " AND kind = 'declaration.receive'", tenant_id) == 3
     assert await owner_conn.fetchval("SELECT count(*) FROM outbox WHERE tenant_id = $1"
                                      " AND topic = 'declaration.received'", tenant_id) == 3
+
+
+# ----- reviews racing other decisions ----------------------------------------------------------------
+
+DAY = 86400
+
+
+def _uuid(global_id: str) -> UUID:
+    return UUID(relay.GlobalID.from_id(global_id).node_id)
+
+
+def _declaration(*case_ids: str) -> dict[str, Any]:
+    return {"input": {"caseIds": list(case_ids), "grounds": "NOT_INFRINGING", "explanation": "Genuine goods.",
+                      "statements": {"accuracy": True},
+                      "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}]}}
+
+
+async def _applied_cases(s: dict[str, Any]) -> list[dict[str, Any]]:
+    """One cn-ecl notice for every seeded listing, accepted and confirmed: its cases are MEASURES_APPLIED."""
+    cases: list[dict[str, Any]] = (await s["integration"](SUBMIT, {"input": {
+        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
+        "listingExternalIds": s["listings"], "explanation": "Counterfeit of our registered mark.",
+        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
+                     {"kind": "test_purchase", "sha256": "a" * 64}],
+        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]["cases"]
+    for case in cases:
+        accepted = (await s["reviewer"](ACCEPT, {"input": {"caseId": case["id"]}}))["acceptCase"]["case"]
+        await s["integration"](CONFIRM, {"input": {"measureId": accepted["measures"][0]["id"], "applied": True}})
+    return cases
+
+
+async def _declare(s: dict[str, Any], case_id: str) -> str:
+    declared = (await s["integration"](DECLARE, _declaration(case_id)))["submitDeclaration"]
+    assert declared["__typename"] == "DeclarationSuccess", declared
+    assert declared["declaration"]["status"] == "SUBMITTED"  # cn-ecl: a reviewer decides
+    declaration_id: str = declared["declaration"]["id"]
+    return declaration_id
+
+
+async def _review(s: dict[str, Any], declaration_id: str, accept: bool) -> dict[str, Any]:
+    reasons = [] if accept else [{"code": "insufficient_evidence"}]
+    result: dict[str, Any] = (await s["reviewer"](REVIEW_DECLARATION, {"input": {
+        "declarationId": declaration_id, "accept": accept, "reasons": reasons}}))["reviewDeclaration"]
+    return result
+
+
+async def _until_blocked_by(owner_conn: Any, pid: int) -> None:
+    """Wait until another transaction waits for a lock the backend `pid` holds: the race is then set up."""
+    for _ in range(400):
+        if await owner_conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = any(pg_blocking_pids(pid))", pid):
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError("the second transaction never waited for the first")
+
+
+async def _while_held(db: Any, tenant_id: UUID, owner_conn: Any, first: Callable[[Any], Awaitable[object]],
+                      second: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """Run `first` in a transaction kept open until `second` waits for its locks; `second`'s result."""
+    async with db.uow(tenant_id) as uow:
+        await first(uow)
+        task = asyncio.create_task(second())
+        await _until_blocked_by(owner_conn, await uow.conn.fetchval("SELECT pg_backend_pid()"))
+    return await asyncio.wait_for(task, 10)
+
+
+async def _case_row(owner_conn: Any, case_id: str) -> Any:
+    return await owner_conn.fetchrow("SELECT state, declaration_id FROM cases WHERE id = $1", _uuid(case_id))
+
+
+async def _review_outcomes(owner_conn: Any, declaration_id: str) -> list[str]:
+    return [r["outcome"] for r in await owner_conn.fetch(
+        "SELECT outcome FROM decisions WHERE subject_id = $1 AND kind = 'declaration.review' ORDER BY seq",
+        _uuid(declaration_id))]
+
+
+@pytest.mark.parametrize("first_accepts", [True, False], ids=["accept-first", "reject-first"])
+async def test_accepting_and_rejecting_one_declaration_at_once_one_review_wins(
+    make_tenant: Any, db: Any, owner_conn: Any, first_accepts: bool
+) -> None:
+    """The second review waits for the first's row lock, then finds the declaration reviewed and is refused:
+    it used to overwrite the outcome, leaving a rejected declaration with its case stuck in DECLARED."""
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = await _applied_cases(s)
+    declaration_id = await _declare(s, case["id"])
+    tenant_id = await tenant.tenant_id(db)
+    reviewer = Principal(tenant_id, uuid4(), frozenset({Role.REVIEWER}))
+    reasons = [] if first_accepts else [Reason("insufficient_evidence")]
+
+    second = await _while_held(
+        db, tenant_id, owner_conn,
+        lambda uow: review_declaration(uow, reviewer, _uuid(declaration_id), first_accepts, reasons),
+        lambda: _review(s, declaration_id, not first_accepts))
+
+    assert second["__typename"] == "ConflictError", second
+    assert second["message"] == "The declaration was reviewed concurrently."
+    status = await owner_conn.fetchval("SELECT status FROM declarations WHERE id = $1", _uuid(declaration_id))
+    row = await _case_row(owner_conn, case["id"])
+    assert await _review_outcomes(owner_conn, declaration_id) == ["accepted" if first_accepts else "rejected"]
+    if first_accepts:
+        assert (status, row["state"], row["declaration_id"]) == ("accepted", "declared", _uuid(declaration_id))
+        delivered = (await s["integration"](DELIVER, {"input": {"declarationId": declaration_id}}))["confirmDelivery"]
+        assert delivered["__typename"] == "DeclarationSuccess", delivered
+        assert delivered["declaration"]["cases"][0]["state"] == "WAITING"
+    else:
+        assert (status, row["state"], row["declaration_id"]) == ("rejected", "measures_applied", None)
+        await _declare(s, case["id"])  # the case is free to be answered again
+
