@@ -160,23 +160,10 @@ class CaseRepo(_Repo):
             f"SELECT {_CASE_COLS} FROM cases WHERE declaration_id = $1 ORDER BY id", declaration_id)
         return [case_from_row(r) for r in rows]
 
-    async def save(self, case: Case, expected_revision: int) -> bool:
-        """Write the case if nobody changed it since it was read (optimistic concurrency)."""
-        status = await self.conn.execute(
-            "UPDATE cases SET state = $3, suspended_from = $4, measures_active = $5, review_due_at = $6,"
-            " declaration_id = $7, window_starts_at = $8, window_earliest_end_at = $9, window_ends_at = $10,"
-            " outcome_at = $11, updated_at = $12, unfounded = $13, automated_measures = $14, revision = revision + 1"
-            " WHERE id = $1 AND revision = $2",
-            case.id, expected_revision, case.state.value,
-            case.status.suspended_from.value if case.status.suspended_from else None, case.status.measures_active,
-            case.review_due_at, case.declaration_id, case.window_starts_at, case.window_earliest_end_at,
-            case.window_ends_at, case.outcome_at, case.updated_at, case.unfounded, case.automated_measures,
-        )
-        return bool(status == "UPDATE 1")
-
     async def save_many(self, items: Sequence[tuple[Case, int]]) -> int:
-        """`save` for many cases in one statement (each checked against its own expected revision); returns how
-        many were written, so fewer than given means someone changed one of them meanwhile."""
+        """Write cases if nobody changed them since they were read (optimistic concurrency), in one statement,
+        each checked against its own expected revision; returns how many were written, so fewer than given means
+        someone changed one of them meanwhile."""
         if not items:
             return 0
         items = sorted(items, key=lambda x: x[0].id)  # one lock order for every transaction

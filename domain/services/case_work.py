@@ -31,6 +31,13 @@ DECLARATION_DEADLINE = "declaration_deadline"
 WINDOW_END = "window_end"
 
 
+async def save_cases(uow: UnitOfWork, items: Sequence[tuple[Case, int]]) -> None:
+    """Write cases, each as of the revision it was read at. One changed meanwhile is a Conflict, never a write
+    silently skipped: the transaction then leaves nothing behind instead of half a decision."""
+    if items and await uow.cases.save_many(items) != len(items):
+        raise Conflict("The case was changed by someone else at the same time; reload it and try again.", "caseId")
+
+
 @dataclass
 class _Effects:
     measures: list[Measure] = field(default_factory=list)
@@ -229,10 +236,7 @@ class CaseWork:
         """`new_notices`: the notices the new cases belong to, when they are new too (written with them)."""
         uow, fx = self.uow, self._fx
         await uow.cases.insert_many(list(self._new.values()), new_notices)
-        changed = list(self._changed.values())
-        if changed and await uow.cases.save_many(changed) != len(changed):
-            raise Conflict("The case was changed by someone else at the same time; reload it and try again.",
-                           "caseId")
+        await save_cases(uow, list(self._changed.values()))
         await uow.measures.insert_many(fx.measures)
         for cases, status, topic in ((fx.lift, MeasureStatus.LIFTED, "measure.lifted"),
                                      (fx.end, MeasureStatus.ENDED, "measure.ended")):

@@ -28,7 +28,7 @@ from domain.policy import WindowStart
 from domain.policy_eval import evaluate_declaration
 from domain.ports import UnitOfWork
 from domain.problem_paths import DECLARATION_INPUT_PATHS, as_input_problems
-from domain.services.case_work import CaseWork
+from domain.services.case_work import CaseWork, save_cases
 from domain.services.notices import REVIEWERS, SUBMITTERS, check_reasons
 from domain.tenancy import Principal
 
@@ -138,8 +138,7 @@ async def review_declaration(uow: UnitOfWork, principal: Principal, declaration_
             reason_text=reason_text,
         ))
         # The cases are free to be answered again with a better declaration.
-        for case in cases:
-            await uow.cases.save(replace(case, declaration_id=None, updated_at=now), case.revision)
+        await save_cases(uow, [(replace(case, declaration_id=None, updated_at=now), case.revision) for case in cases])
         uow.outbox.add("declaration.rejected", {"declaration_id": str(declaration_id)},
                        ordering_key=str(cases[0].id) if cases else None)
     return await _declaration(uow, declaration_id)

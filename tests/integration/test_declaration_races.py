@@ -13,6 +13,7 @@ from strawberry import relay
 
 from domain.decisions import Reason
 from domain.services.declarations import review_declaration
+from domain.services.notices import settle_case
 from domain.tenancy import Principal, Role
 from tests.e2e.test_preset_flows import ACCEPT, CONFIRM, DECLARE, DELIVER, REVIEW_DECLARATION, SUBMIT, _seed
 
@@ -161,3 +162,28 @@ async def test_accepting_and_rejecting_one_declaration_at_once_one_review_wins(
         assert (status, row["state"], row["declaration_id"]) == ("rejected", "measures_applied", None)
         await _declare(s, case["id"])  # the case is free to be answered again
 
+
+async def test_a_rejection_racing_a_settlement_of_its_case_is_refused_whole(
+    make_tenant: Any, db: Any, owner_conn: Any
+) -> None:
+    """Clearing the case's declaration is a write checked against the revision read: when the case changed
+    meanwhile the rejection is a Conflict (it used to be recorded while that write was silently dropped)."""
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = await _applied_cases(s)
+    declaration_id = await _declare(s, case["id"])
+    tenant_id = await tenant.tenant_id(db)
+    marketplace = Principal(tenant_id, uuid4(), frozenset({Role.INTEGRATION}))
+
+    rejected = await _while_held(db, tenant_id, owner_conn,
+                                 lambda uow: settle_case(uow, marketplace, _uuid(case["id"]), "Listing removed."),
+                                 lambda: _review(s, declaration_id, False))
+
+    assert rejected["__typename"] == "ConflictError", rejected
+    assert await owner_conn.fetchval("SELECT status FROM declarations WHERE id = $1",
+                                     _uuid(declaration_id)) == "submitted"
+    assert await _review_outcomes(owner_conn, declaration_id) == []
+    again = await _review(s, declaration_id, False)  # reloaded: the settled case lets go of the declaration
+    assert again["__typename"] == "DeclarationSuccess", again
+    row = await _case_row(owner_conn, case["id"])
+    assert (row["state"], row["declaration_id"]) == ("closed", None)
