@@ -398,20 +398,24 @@ class DeadlineRepo(_Repo):
             list(subject_ids), list(kinds),
         )
 
-    async def pause(self, subject_ids: Sequence[UUID], at: datetime) -> None:
-        """Stop the clock: remember how much time was left."""
+    async def pause(self, subject_ids: Sequence[UUID], at: datetime, kinds: Sequence[str] | None = None) -> None:
+        """Stop the clock: remember how much time was left. `kinds`: only deadlines of these kinds (None: all)."""
         await self.conn.execute(
             "UPDATE deadlines SET status = 'paused', payload = payload || jsonb_build_object('remaining_s',"
-            " greatest(extract(epoch FROM due_at - $2), 0)) WHERE subject_id = any($1::uuid[]) AND status = 'pending'",
-            list(subject_ids), at,
+            " greatest(extract(epoch FROM due_at - $2), 0)) WHERE subject_id = any($1::uuid[]) AND status = 'pending'"
+            " AND ($3::text[] IS NULL OR kind = any($3::text[]))",
+            list(subject_ids), at, None if kinds is None else list(kinds),
         )
 
-    async def resume(self, subject_ids: Sequence[UUID], at: datetime) -> list[tuple[str, UUID, datetime]]:
+    async def resume(self, subject_ids: Sequence[UUID], at: datetime,
+                     kinds: Sequence[str] | None = None) -> list[tuple[str, UUID, datetime]]:
+        """Run a stopped clock on from `at` with the time it had left. `kinds`: as for `pause`."""
         rows = await self.conn.fetch(
             "UPDATE deadlines SET status = 'pending',"
             " due_at = $2::timestamptz + make_interval(secs => (payload->>'remaining_s')::float)"
-            " WHERE subject_id = any($1::uuid[]) AND status = 'paused' RETURNING kind, subject_id, due_at",
-            list(subject_ids), at,
+            " WHERE subject_id = any($1::uuid[]) AND status = 'paused'"
+            " AND ($3::text[] IS NULL OR kind = any($3::text[])) RETURNING kind, subject_id, due_at",
+            list(subject_ids), at, None if kinds is None else list(kinds),
         )
         return [(r["kind"], r["subject_id"], r["due_at"]) for r in rows]
 

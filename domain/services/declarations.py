@@ -28,7 +28,7 @@ from domain.policy import WindowStart
 from domain.policy_eval import evaluate_declaration
 from domain.ports import UnitOfWork
 from domain.problem_paths import DECLARATION_INPUT_PATHS, as_input_problems
-from domain.services.case_work import CaseWork, save_cases
+from domain.services.case_work import DECLARATION_DEADLINE, CaseWork, save_cases
 from domain.services.notices import REVIEWERS, SUBMITTERS, check_reasons
 from domain.tenancy import Principal
 
@@ -92,6 +92,10 @@ async def submit_declaration(uow: UnitOfWork, principal: Principal, data: Declar
         policy_version=in_force.version, received_at=now, reviewed_at=None, forwarded_at=None, delivered_at=None,
         case_ids=tuple(c.id for c in cases),
     )
+    # Declaring in time stops the merchant's clock: it runs on if the declaration is rejected and is cancelled
+    # when it is accepted. The deadline row is taken before the cases, the order the scheduler firing it takes
+    # them in, so a declaration and its deadline coming due at once wait for each other instead of deadlocking.
+    await uow.deadlines.pause(declaration.case_ids, now, [DECLARATION_DEADLINE])
     if not await uow.declarations.insert(declaration, {}, data.idempotency_key):
         raise Conflict("Another declaration for these cases arrived at the same time; reload the cases.", "caseIds")
     if data.idempotency_key is not None:
@@ -139,6 +143,8 @@ async def review_declaration(uow: UnitOfWork, principal: Principal, declaration_
         ))
         # The cases are free to be answered again with a better declaration.
         await save_cases(uow, [(replace(case, declaration_id=None, updated_at=now), case.revision) for case in cases])
+        # The merchant's time to declare runs on with what it had left.
+        await uow.deadlines.resume([c.id for c in cases], now, [DECLARATION_DEADLINE])
         uow.outbox.add("declaration.rejected", {"declaration_id": str(declaration_id)},
                        ordering_key=str(cases[0].id) if cases else None)
     return await _declaration(uow, declaration_id)

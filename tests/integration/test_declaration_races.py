@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,7 +16,18 @@ from domain.decisions import Reason
 from domain.services.declarations import review_declaration
 from domain.services.notices import settle_case
 from domain.tenancy import Principal, Role
-from tests.e2e.test_preset_flows import ACCEPT, CONFIRM, DECLARE, DELIVER, REVIEW_DECLARATION, SUBMIT, _seed
+from tests.e2e.test_preset_flows import (
+    ACCEPT,
+    ADVANCE,
+    CONFIRM,
+    DECLARE,
+    DELIVER,
+    REVIEW_DECLARATION,
+    SUBMIT,
+    _fire_due_deadlines,
+    _seed,
+)
+from tests.integration.test_cases_behaviour import _deadlines
 
 
 async def test_two_declarations_for_one_case_at_once_one_wins(make_tenant: Any, db: Any, owner_conn: Any) -> None:
@@ -187,3 +199,61 @@ async def test_a_rejection_racing_a_settlement_of_its_case_is_refused_whole(
     assert again["__typename"] == "DeclarationSuccess", again
     row = await _case_row(owner_conn, case["id"])
     assert (row["state"], row["declaration_id"]) == ("closed", None)
+
+
+# ----- the merchant's clock while a declaration waits for review ------------------------------------------
+
+
+async def _declared_at(owner_conn: Any, declaration_id: str) -> Any:
+    return await owner_conn.fetchval("SELECT received_at FROM declarations WHERE id = $1", _uuid(declaration_id))
+
+
+async def _unanswered(owner_conn: Any, case_id: str) -> tuple[int, int]:
+    """How many times the case was closed as unanswered, and its strikes."""
+    closed = await owner_conn.fetchval("SELECT count(*) FROM decisions WHERE case_id = $1"
+                                       " AND kind = 'case.declaration_deadline_passed'", _uuid(case_id))
+    strikes = await owner_conn.fetchval("SELECT count(*) FROM strikes WHERE case_id = $1", _uuid(case_id))
+    return closed, strikes
+
+
+async def test_a_declaration_waiting_for_review_stops_the_merchants_clock(
+    make_tenant: Any, db: Any, owner_conn: Any
+) -> None:
+    """The declaration deadline used to run on while the declaration waited: passing, it closed the case as
+    unanswered with a strike, and the review then failed on the closed case. Now the clock stops at the
+    declaration; acceptance cancels it, rejection gives the merchant back the time it had left."""
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=2)
+    to_accept, to_reject = await _applied_cases(s)
+    [(_, _, due)] = await _deadlines(owner_conn, to_reject["id"])  # cn-ecl: 30 days to declare
+    await tenant.admin(ADVANCE, {"s": 10 * DAY})
+    accepted_id, rejected_id = [await _declare(s, c["id"]) for c in (to_accept, to_reject)]
+    left = due - await _declared_at(owner_conn, rejected_id)  # 20 days
+    await tenant.admin(ADVANCE, {"s": 25 * DAY})  # past the deadline as first set
+    await _fire_due_deadlines(db)
+    for case in (to_accept, to_reject):
+        assert (await _case_row(owner_conn, case["id"]))["state"] == "measures_applied"
+        assert await _unanswered(owner_conn, case["id"]) == (0, 0)
+        assert [(k, st) for k, st, _ in await _deadlines(owner_conn, case["id"])] == [
+            ("declaration_deadline", "paused")]
+
+    accepted = await _review(s, accepted_id, True)
+    assert accepted["__typename"] == "DeclarationSuccess", accepted
+    assert accepted["declaration"]["cases"][0]["state"] == "DECLARED"
+    assert [(k, st) for k, st, _ in await _deadlines(owner_conn, to_accept["id"])] == [
+        ("declaration_deadline", "cancelled")]
+
+    rejected = await _review(s, rejected_id, False)
+    assert rejected["__typename"] == "DeclarationSuccess", rejected
+    assert (await _case_row(owner_conn, to_reject["id"]))["state"] == "measures_applied"
+    reviewed_at = await owner_conn.fetchval("SELECT reviewed_at FROM declarations WHERE id = $1",
+                                            _uuid(rejected_id))
+    [(kind, status, resumed_due)] = await _deadlines(owner_conn, to_reject["id"])
+    assert (kind, status) == ("declaration_deadline", "pending")
+    assert abs(resumed_due - (reviewed_at + left)) < timedelta(milliseconds=1)
+    # The clock runs on: silent for the rest of its time, the merchant loses the case as before.
+    await tenant.admin(ADVANCE, {"s": 21 * DAY})
+    await _fire_due_deadlines(db)
+    assert (await _case_row(owner_conn, to_reject["id"]))["state"] == "closed"
+    assert (await _unanswered(owner_conn, to_reject["id"]))[0] == 1
+
