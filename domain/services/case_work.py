@@ -47,6 +47,7 @@ class _Effects:
     cancel: dict[str, list[UUID]] = field(default_factory=lambda: defaultdict(list))
     pause: list[UUID] = field(default_factory=list)
     resume: list[UUID] = field(default_factory=list)
+    declaring: list[UUID] = field(default_factory=list)  # resumed while a declaration waits for review
     listings: set[UUID] = field(default_factory=set)
     strikes: list[UUID] = field(default_factory=list)
     void_strikes: dict[str, list[UUID]] = field(default_factory=lambda: defaultdict(list))
@@ -225,6 +226,8 @@ class CaseWork:
             fx.pause.append(case.id)
         elif effect is Effect.RESUME_DEADLINES:
             fx.resume.append(case.id)
+            if case.declaration_id is not None:
+                fx.declaring.append(case.id)
         elif effect is Effect.RECORD_STRIKE_CANDIDATE:
             fx.strikes.append(case.id)
         elif effect is Effect.VOID_STRIKE_CANDIDATE:
@@ -252,6 +255,9 @@ class CaseWork:
             await uow.deadlines.pause(fx.pause, self.now)
         if fx.resume:
             await uow.deadlines.resume(fx.resume, self.now)
+        if fx.declaring:
+            # The suspension has ended, but the declaration waiting for review still stops the merchant's clock.
+            await uow.deadlines.pause(fx.declaring, self.now, [DECLARATION_DEADLINE])
         await uow.deadlines.schedule(fx.schedule)
         await uow.measures.refresh_listings(list(fx.listings))
         await record_case_disclosures(uow, self.policy, fx.disclosures, self.now, self._notice_facts)

@@ -143,8 +143,10 @@ async def review_declaration(uow: UnitOfWork, principal: Principal, declaration_
         ))
         # The cases are free to be answered again with a better declaration.
         await save_cases(uow, [(replace(case, declaration_id=None, updated_at=now), case.revision) for case in cases])
-        # The merchant's time to declare runs on with what it had left.
-        await uow.deadlines.resume([c.id for c in cases], now, [DECLARATION_DEADLINE])
+        # The merchant's time to declare runs on with what it had left; a suspended case's clock stays stopped
+        # until its suspension ends.
+        await uow.deadlines.resume([c.id for c in cases if c.state is CaseState.MEASURES_APPLIED], now,
+                                   [DECLARATION_DEADLINE])
         uow.outbox.add("declaration.rejected", {"declaration_id": str(declaration_id)},
                        ordering_key=str(cases[0].id) if cases else None)
     return await _declaration(uow, declaration_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -27,6 +27,7 @@ from tests.e2e.test_preset_flows import (
     _fire_due_deadlines,
     _seed,
 )
+from tests.e2e.test_trust_flows import DECIDE_SUSPENSION, LEGAL_STATUS, OUTCOME, SUSPEND
 from tests.integration.test_cases_behaviour import _deadlines
 
 
@@ -257,3 +258,53 @@ async def test_a_declaration_waiting_for_review_stops_the_merchants_clock(
     assert (await _case_row(owner_conn, to_reject["id"]))["state"] == "closed"
     assert (await _unanswered(owner_conn, to_reject["id"]))[0] == 1
 
+
+async def test_a_suspension_and_a_declaration_each_keep_the_clock_stopped_until_both_end(
+    make_tenant: Any, db: Any, owner_conn: Any
+) -> None:
+    """Either one stops the merchant's clock: a rejection during a suspension leaves it stopped until the
+    suspension ends, and a suspension ending while the declaration waits leaves it stopped until the review."""
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=2)
+    integration, reviewer = s["integration"], s["reviewer"]
+    rejected_first, reviewed_last = await _applied_cases(s)
+    [(_, _, due)] = await _deadlines(owner_conn, reviewed_last["id"])
+    await tenant.admin(ADVANCE, {"s": 10 * DAY})
+    first_id, last_id = [await _declare(s, c["id"]) for c in (rejected_first, reviewed_last)]
+    left = due - await _declared_at(owner_conn, last_id)
+    await integration(LEGAL_STATUS, {"input": {"id": s["right"], "legalStatus": "INVALIDATION_PENDING",
+                                               "invalidation": {"office": "CNIPA", "caseNumber": "WX-3",
+                                                                "acceptedAt": "2026-11-01"}}})
+    for case in (rejected_first, reviewed_last):
+        requested = (await integration(SUSPEND, {"input": {
+            "caseId": case["id"], "ground": "TRADEMARK_INVALIDATION_PENDING", "harmStatement": "Serious harm.",
+            "evidence": [{"kind": "invalidation_acceptance_notice", "uri": "https://e.example/a.pdf"}]}}))
+        granted = (await reviewer(DECIDE_SUSPENSION, {"input": {
+            "suspensionId": requested["requestSuspension"]["suspensionId"], "grant": True}}))["decideSuspension"]
+        assert granted["case"]["state"] == "SUSPENDED", granted
+
+    assert (await _review(s, first_id, False))["__typename"] == "DeclarationSuccess"
+    assert ("declaration_deadline", "paused") in [(k, st) for k, st, _ in await _deadlines(
+        owner_conn, rejected_first["id"])]  # suspended still
+    await tenant.admin(ADVANCE, {"s": 5 * DAY})
+    resumed = (await reviewer(OUTCOME, {"input": {"ipRightId": s["right"], "outcome": "UPHELD"}}))
+    assert {c["state"] for c in resumed["recordInvalidationOutcome"]["cases"]} == {"MEASURES_APPLIED"}, resumed
+
+    async def declaration_deadline(case: dict[str, Any]) -> tuple[str, datetime]:
+        [(status, at)] = [(st, at) for k, st, at in await _deadlines(owner_conn, case["id"])
+                          if k == "declaration_deadline"]
+        return status, at
+
+    async def reviewed_at(declaration_id: str) -> datetime:
+        at: datetime = await owner_conn.fetchval("SELECT reviewed_at FROM declarations WHERE id = $1",
+                                                 _uuid(declaration_id))
+        return at
+
+    resumed_at = await owner_conn.fetchval("SELECT decided_at FROM decisions WHERE case_id = $1"
+                                           " AND kind = 'case.resume'", _uuid(rejected_first["id"]))
+    status, at = await declaration_deadline(rejected_first)
+    assert status == "pending" and abs(at - (resumed_at + left)) < timedelta(seconds=1)
+    assert (await declaration_deadline(reviewed_last))[0] == "paused"  # its declaration still waits
+    assert (await _review(s, last_id, False))["__typename"] == "DeclarationSuccess"
+    status, at = await declaration_deadline(reviewed_last)
+    assert status == "pending" and abs(at - (await reviewed_at(last_id) + left)) < timedelta(milliseconds=1)
