@@ -259,6 +259,29 @@ async def test_a_declaration_waiting_for_review_stops_the_merchants_clock(
     assert (await _unanswered(owner_conn, to_reject["id"]))[0] == 1
 
 
+async def test_a_declaration_deadline_coming_due_anyway_leaves_the_declared_case_open(
+    make_tenant: Any, db: Any, owner_conn: Any
+) -> None:
+    """Belt and braces: a deadline still pending while the declaration waits (left so before declarations
+    paused it, or a retry of a pass that read the case before the declaration claimed it) passes over the
+    case instead of closing it."""
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = await _applied_cases(s)
+    declaration_id = await _declare(s, case["id"])
+    await owner_conn.execute(  # as a retry finds it: pending again, one attempt behind it, its retry time come
+        "UPDATE deadlines SET status = 'pending', attempts = 1, retry_at = now() - interval '1 second'"
+        " WHERE subject_id = $1", _uuid(case["id"]))
+    await tenant.admin(ADVANCE, {"s": 31 * DAY})
+    await _fire_due_deadlines(db)
+    assert [(k, st) for k, st, _ in await _deadlines(owner_conn, case["id"])] == [("declaration_deadline", "fired")]
+    assert (await _case_row(owner_conn, case["id"]))["state"] == "measures_applied"
+    assert await _unanswered(owner_conn, case["id"]) == (0, 0)
+    accepted = await _review(s, declaration_id, True)
+    assert accepted["__typename"] == "DeclarationSuccess", accepted
+    assert accepted["declaration"]["cases"][0]["state"] == "DECLARED"
+
+
 async def test_a_suspension_and_a_declaration_each_keep_the_clock_stopped_until_both_end(
     make_tenant: Any, db: Any, owner_conn: Any
 ) -> None:
