@@ -158,7 +158,8 @@ class MeasureRepository(Protocol):
 
 class DeclarationRepository(Protocol):
     async def insert(self, d: Declaration, identity: Mapping[str, Any], idempotency_key: str | None) -> bool:
-        """False when another declaration claimed one of its cases first (nothing to keep then)."""
+        """False when one of its cases was answered or decided first, e.g. by another declaration or by its
+        deadline closing it (nothing to keep then)."""
         ...
     async def get(self, declaration_id: UUID) -> Declaration | None: ...
     async def mark_reviewed(self, declaration_id: UUID, status: DeclarationStatus, at: datetime) -> bool:

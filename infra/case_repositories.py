@@ -320,10 +320,12 @@ class DeclarationRepo(_Repo):
             self.tenant_id, d.id, d.merchant_id, d.grounds.value, d.explanation, [e.as_json() for e in d.evidence],
             d.statements.as_json(), dict(identity), d.status.value, d.policy_version, idempotency_key, d.received_at,
         )
-        # A case answered meanwhile (its row was locked and changed) is not claimed: the caller sees fewer.
+        # A case answered or decided meanwhile (its row was locked and changed: another declaration, its deadline
+        # closing it) is not claimed: the caller sees fewer.
         status = await self.conn.execute(
             "UPDATE cases SET declaration_id = $1, revision = revision + 1"
-            " WHERE id = any($2::uuid[]) AND declaration_id IS NULL", d.id, list(d.case_ids))
+            " WHERE id = any($2::uuid[]) AND declaration_id IS NULL AND state = $3",
+            d.id, list(d.case_ids), CaseState.MEASURES_APPLIED.value)
         return bool(status == f"UPDATE {len(set(d.case_ids))}")
 
     async def get(self, declaration_id: UUID) -> Declaration | None:

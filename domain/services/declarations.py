@@ -97,7 +97,7 @@ async def submit_declaration(uow: UnitOfWork, principal: Principal, data: Declar
     # them in, so a declaration and its deadline coming due at once wait for each other instead of deadlocking.
     await uow.deadlines.pause(declaration.case_ids, now, [DECLARATION_DEADLINE])
     if not await uow.declarations.insert(declaration, {}, data.idempotency_key):
-        raise Conflict("Another declaration for these cases arrived at the same time; reload the cases.", "caseIds")
+        raise Conflict("A case was answered or decided at the same time; reload the cases.", "caseIds")
     if data.idempotency_key is not None:
         uow.idempotency.put_many(DECLARE_OPERATION, [
             (data.idempotency_key, request_hash(data), {"declaration_id": str(declaration.id)})])

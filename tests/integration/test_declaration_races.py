@@ -13,9 +13,12 @@ import pytest
 from strawberry import relay
 
 from domain.decisions import Reason
+from domain.services.case_work import DECLARATION_DEADLINE
+from domain.services.deadlines import DEADLINE_HANDLERS
 from domain.services.declarations import review_declaration
 from domain.services.notices import settle_case
 from domain.tenancy import Principal, Role
+from infra.scheduler import Scheduler
 from tests.e2e.test_preset_flows import (
     ACCEPT,
     ADVANCE,
@@ -281,6 +284,41 @@ async def test_a_declaration_deadline_coming_due_anyway_leaves_the_declared_case
     assert accepted["__typename"] == "DeclarationSuccess", accepted
     assert accepted["declaration"]["cases"][0]["state"] == "DECLARED"
 
+
+
+async def test_a_declaration_arriving_as_its_deadline_closes_the_case_is_refused(
+    make_tenant: Any, db: Any, owner_conn: Any
+) -> None:
+    """The deadline firing closes the case and holds it until it commits; the declaration read the case open
+    before that. Its claim checks the case again under the lock and refuses it (it used to answer the closed
+    case, leaving a declaration whose review could only fail)."""
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = await _applied_cases(s)
+    tenant_id = await tenant.tenant_id(db)
+    await tenant.admin(ADVANCE, {"s": 31 * DAY})
+    closed, release, pids = asyncio.Event(), asyncio.Event(), []
+
+    async def closing_held_open(uow: Any, due: Any) -> None:
+        await DEADLINE_HANDLERS[DECLARATION_DEADLINE](uow, due)
+        if uow.tenant_id == tenant_id:
+            pids.append(await uow.conn.fetchval("SELECT pg_backend_pid()"))
+            closed.set()
+            await release.wait()
+
+    scheduler = Scheduler(db, {**DEADLINE_HANDLERS, DECLARATION_DEADLINE: closing_held_open})
+    firing = asyncio.create_task(scheduler.run_once())
+    await asyncio.wait_for(closed.wait(), 10)
+    declaring = asyncio.create_task(s["integration"](DECLARE, _declaration(case["id"])))
+    await _until_blocked_by(owner_conn, pids[0])
+    release.set()
+    await firing
+    declared = (await asyncio.wait_for(declaring, 10))["submitDeclaration"]
+
+    assert declared["__typename"] == "ConflictError", declared
+    row = await _case_row(owner_conn, case["id"])
+    assert (row["state"], row["declaration_id"]) == ("closed", None)
+    assert await owner_conn.fetchval("SELECT count(*) FROM declarations WHERE tenant_id = $1", tenant_id) == 0
 
 async def test_a_suspension_and_a_declaration_each_keep_the_clock_stopped_until_both_end(
     make_tenant: Any, db: Any, owner_conn: Any
