@@ -33,46 +33,6 @@ from tests.e2e.test_preset_flows import (
 from tests.e2e.test_trust_flows import DECIDE_SUSPENSION, LEGAL_STATUS, OUTCOME, SUSPEND
 from tests.integration.test_cases_behaviour import _deadlines
 
-
-async def test_two_declarations_for_one_case_at_once_one_wins(make_tenant: Any, db: Any, owner_conn: Any) -> None:
-    tenant = await make_tenant(mode="SANDBOX")
-    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=3)
-    integration, reviewer = s["integration"], s["reviewer"]
-    cases = (await integration(SUBMIT, {"input": {
-        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
-        "listingExternalIds": s["listings"], "explanation": "Counterfeit of our registered mark.",
-        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
-                     {"kind": "test_purchase", "sha256": "a" * 64}],
-        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]["cases"]
-    for case in cases:
-        accepted = (await reviewer(ACCEPT, {"input": {"caseId": case["id"]}}))["acceptCase"]["case"]
-        await integration(CONFIRM, {"input": {"measureId": accepted["measures"][0]["id"], "applied": True}})
-
-    def declaration(case_id: str, text: str) -> dict[str, Any]:
-        return {"input": {"caseIds": [case_id], "grounds": "NOT_INFRINGING", "explanation": text,
-                          "statements": {"accuracy": True},
-                          "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}]}}
-
-    results = await asyncio.gather(*(integration(DECLARE, declaration(c["id"], text))
-                                     for c in cases for text in ("first", "second")))
-    tenant_id = await tenant.tenant_id(db)
-    for n, case in enumerate(cases):
-        pair = [r["submitDeclaration"] for r in results[2 * n:2 * n + 2]]
-        assert sorted(r["__typename"] for r in pair) == ["ConflictError", "DeclarationSuccess"], pair
-        [won] = [r["declaration"] for r in pair if r["__typename"] == "DeclarationSuccess"]
-        case_id = relay.GlobalID.from_id(case["id"]).node_id
-        stored = await owner_conn.fetchval("SELECT declaration_id::text FROM cases WHERE id = $1::uuid", case_id)
-        assert stored == relay.GlobalID.from_id(won["id"]).node_id
-    # The losers left no declaration, decision or event behind.
-    assert await owner_conn.fetchval("SELECT count(*) FROM declarations WHERE tenant_id = $1", tenant_id) == 3
-    assert await owner_conn.fetchval("SELECT count(*) FROM decisions WHERE tenant_id = $1"
-                                     " AND kind = 'declaration.receive'", tenant_id) == 3
-    assert await owner_conn.fetchval("SELECT count(*) FROM outbox WHERE tenant_id = $1"
-                                     " AND topic = 'declaration.received'", tenant_id) == 3
-
-
-# ----- reviews racing other decisions ----------------------------------------------------------------
-
 DAY = 86400
 
 
@@ -80,8 +40,8 @@ def _uuid(global_id: str) -> UUID:
     return UUID(relay.GlobalID.from_id(global_id).node_id)
 
 
-def _declaration(*case_ids: str) -> dict[str, Any]:
-    return {"input": {"caseIds": list(case_ids), "grounds": "NOT_INFRINGING", "explanation": "Genuine goods.",
+def _declaration(case_id: str, explanation: str = "Genuine goods.") -> dict[str, Any]:
+    return {"input": {"caseIds": [case_id], "grounds": "NOT_INFRINGING", "explanation": explanation,
                       "statements": {"accuracy": True},
                       "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}]}}
 
@@ -143,6 +103,31 @@ async def _review_outcomes(owner_conn: Any, declaration_id: str) -> list[str]:
     return [r["outcome"] for r in await owner_conn.fetch(
         "SELECT outcome FROM decisions WHERE subject_id = $1 AND kind = 'declaration.review' ORDER BY seq",
         _uuid(declaration_id))]
+
+
+# ----- declarations and reviews racing other decisions ------------------------------------------------
+
+
+async def test_two_declarations_for_one_case_at_once_one_wins(make_tenant: Any, db: Any, owner_conn: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=3)
+    cases = await _applied_cases(s)
+    results = await asyncio.gather(*(s["integration"](DECLARE, _declaration(c["id"], text))
+                                     for c in cases for text in ("first", "second")))
+    tenant_id = await tenant.tenant_id(db)
+    for n, case in enumerate(cases):
+        pair = [r["submitDeclaration"] for r in results[2 * n:2 * n + 2]]
+        assert sorted(r["__typename"] for r in pair) == ["ConflictError", "DeclarationSuccess"], pair
+        [won] = [r["declaration"] for r in pair if r["__typename"] == "DeclarationSuccess"]
+        case_id = relay.GlobalID.from_id(case["id"]).node_id
+        stored = await owner_conn.fetchval("SELECT declaration_id::text FROM cases WHERE id = $1::uuid", case_id)
+        assert stored == relay.GlobalID.from_id(won["id"]).node_id
+    # The losers left no declaration, decision or event behind.
+    assert await owner_conn.fetchval("SELECT count(*) FROM declarations WHERE tenant_id = $1", tenant_id) == 3
+    assert await owner_conn.fetchval("SELECT count(*) FROM decisions WHERE tenant_id = $1"
+                                     " AND kind = 'declaration.receive'", tenant_id) == 3
+    assert await owner_conn.fetchval("SELECT count(*) FROM outbox WHERE tenant_id = $1"
+                                     " AND topic = 'declaration.received'", tenant_id) == 3
 
 
 @pytest.mark.parametrize("first_accepts", [True, False], ids=["accept-first", "reject-first"])
