@@ -161,25 +161,10 @@ class CaseRepo(_Repo):
             f"SELECT {_CASE_COLS} FROM cases WHERE declaration_id = $1 ORDER BY id", declaration_id)
         return [case_from_row(r) for r in rows]
 
-    async def save(self, case: Case, expected_revision: int) -> bool:
-        """Write the case if nobody changed it since it was read (optimistic concurrency). `archived_at` is written
-        as read unless a reopening cleared it: the archive pass bumps the revision, so it is never stale here."""
-        status = await self.conn.execute(
-            "UPDATE cases SET state = $3, suspended_from = $4, measures_active = $5, review_due_at = $6,"
-            " declaration_id = $7, window_starts_at = $8, window_earliest_end_at = $9, window_ends_at = $10,"
-            " outcome_at = $11, updated_at = $12, unfounded = $13, automated_measures = $14, archived_at = $15,"
-            " revision = revision + 1 WHERE id = $1 AND revision = $2",
-            case.id, expected_revision, case.state.value,
-            case.status.suspended_from.value if case.status.suspended_from else None, case.status.measures_active,
-            case.review_due_at, case.declaration_id, case.window_starts_at, case.window_earliest_end_at,
-            case.window_ends_at, case.outcome_at, case.updated_at, case.unfounded, case.automated_measures,
-            case.archived_at,
-        )
-        return bool(status == "UPDATE 1")
-
     async def save_many(self, items: Sequence[tuple[Case, int]]) -> int:
-        """`save` for many cases in one statement (each checked against its own expected revision); returns how
-        many were written, so fewer than given means someone changed one of them meanwhile."""
+        """Write cases if nobody changed them since they were read (optimistic concurrency), in one statement,
+        each checked against its own expected revision; returns how many were written, so fewer than given means
+        someone changed one of them meanwhile."""
         if not items:
             return 0
         items = sorted(items, key=lambda x: x[0].id)  # one lock order for every transaction
@@ -343,10 +328,12 @@ class DeclarationRepo(_Repo):
             self.tenant_id, d.id, d.merchant_id, d.grounds.value, d.explanation, [e.as_json() for e in d.evidence],
             d.statements.as_json(), dict(identity), d.status.value, d.policy_version, idempotency_key, d.received_at,
         )
-        # A case answered meanwhile (its row was locked and changed) is not claimed: the caller sees fewer.
+        # A case answered or decided meanwhile (its row was locked and changed: another declaration, its deadline
+        # closing it) is not claimed: the caller sees fewer.
         status = await self.conn.execute(
             "UPDATE cases SET declaration_id = $1, revision = revision + 1"
-            " WHERE id = any($2::uuid[]) AND declaration_id IS NULL", d.id, list(d.case_ids))
+            " WHERE id = any($2::uuid[]) AND declaration_id IS NULL AND state = $3",
+            d.id, list(d.case_ids), CaseState.MEASURES_APPLIED.value)
         return bool(status == f"UPDATE {len(set(d.case_ids))}")
 
     async def get(self, declaration_id: UUID) -> Declaration | None:
@@ -356,9 +343,12 @@ class DeclarationRepo(_Repo):
         case_ids = await self.conn.fetch("SELECT id FROM cases WHERE declaration_id = $1 ORDER BY id", declaration_id)
         return declaration_from_row(r, [c["id"] for c in case_ids])
 
-    async def set_status(self, declaration_id: UUID, status: DeclarationStatus, at: datetime) -> None:
-        await self.conn.execute(
-            "UPDATE declarations SET status = $2, reviewed_at = $3 WHERE id = $1", declaration_id, status.value, at)
+    async def mark_reviewed(self, declaration_id: UUID, status: DeclarationStatus, at: datetime) -> bool:
+        # From submitted only: a second review waits for the first's row lock, then finds nothing to move.
+        result = await self.conn.execute(
+            "UPDATE declarations SET status = $2, reviewed_at = $3 WHERE id = $1 AND status = 'submitted'",
+            declaration_id, status.value, at)
+        return bool(result == "UPDATE 1")
 
     async def mark_forwarded(self, declaration_id: UUID, at: datetime) -> None:
         await self.conn.execute(
@@ -418,20 +408,24 @@ class DeadlineRepo(_Repo):
             list(subject_ids), list(kinds),
         )
 
-    async def pause(self, subject_ids: Sequence[UUID], at: datetime) -> None:
-        """Stop the clock: remember how much time was left."""
+    async def pause(self, subject_ids: Sequence[UUID], at: datetime, kinds: Sequence[str] | None = None) -> None:
+        """Stop the clock: remember how much time was left. `kinds`: only deadlines of these kinds (None: all)."""
         await self.conn.execute(
             "UPDATE deadlines SET status = 'paused', payload = payload || jsonb_build_object('remaining_s',"
-            " greatest(extract(epoch FROM due_at - $2), 0)) WHERE subject_id = any($1::uuid[]) AND status = 'pending'",
-            list(subject_ids), at,
+            " greatest(extract(epoch FROM due_at - $2), 0)) WHERE subject_id = any($1::uuid[]) AND status = 'pending'"
+            " AND ($3::text[] IS NULL OR kind = any($3::text[]))",
+            list(subject_ids), at, None if kinds is None else list(kinds),
         )
 
-    async def resume(self, subject_ids: Sequence[UUID], at: datetime) -> list[tuple[str, UUID, datetime]]:
+    async def resume(self, subject_ids: Sequence[UUID], at: datetime,
+                     kinds: Sequence[str] | None = None) -> list[tuple[str, UUID, datetime]]:
+        """Run a stopped clock on from `at` with the time it had left. `kinds`: as for `pause`."""
         rows = await self.conn.fetch(
             "UPDATE deadlines SET status = 'pending',"
             " due_at = $2::timestamptz + make_interval(secs => (payload->>'remaining_s')::float)"
-            " WHERE subject_id = any($1::uuid[]) AND status = 'paused' RETURNING kind, subject_id, due_at",
-            list(subject_ids), at,
+            " WHERE subject_id = any($1::uuid[]) AND status = 'paused'"
+            " AND ($3::text[] IS NULL OR kind = any($3::text[])) RETURNING kind, subject_id, due_at",
+            list(subject_ids), at, None if kinds is None else list(kinds),
         )
         return [(r["kind"], r["subject_id"], r["due_at"]) for r in rows]
 

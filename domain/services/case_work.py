@@ -31,6 +31,13 @@ DECLARATION_DEADLINE = "declaration_deadline"
 WINDOW_END = "window_end"
 
 
+async def save_cases(uow: UnitOfWork, items: Sequence[tuple[Case, int]]) -> None:
+    """Write cases, each as of the revision it was read at. One changed meanwhile is a Conflict, never a write
+    silently skipped: the transaction then leaves nothing behind instead of half a decision."""
+    if items and await uow.cases.save_many(items) != len(items):
+        raise Conflict("The case was changed by someone else at the same time; reload it and try again.", "caseId")
+
+
 @dataclass
 class _Effects:
     measures: list[Measure] = field(default_factory=list)
@@ -40,6 +47,7 @@ class _Effects:
     cancel: dict[str, list[UUID]] = field(default_factory=lambda: defaultdict(list))
     pause: list[UUID] = field(default_factory=list)
     resume: list[UUID] = field(default_factory=list)
+    declaring: list[UUID] = field(default_factory=list)  # resumed while a declaration waits for review
     listings: set[UUID] = field(default_factory=set)
     strikes: list[UUID] = field(default_factory=list)
     void_strikes: dict[str, list[UUID]] = field(default_factory=lambda: defaultdict(list))
@@ -220,6 +228,8 @@ class CaseWork:
             fx.pause.append(case.id)
         elif effect is Effect.RESUME_DEADLINES:
             fx.resume.append(case.id)
+            if case.declaration_id is not None:
+                fx.declaring.append(case.id)
         elif effect is Effect.RECORD_STRIKE_CANDIDATE:
             fx.strikes.append(case.id)
         elif effect is Effect.VOID_STRIKE_CANDIDATE:
@@ -231,10 +241,7 @@ class CaseWork:
         """`new_notices`: the notices the new cases belong to, when they are new too (written with them)."""
         uow, fx = self.uow, self._fx
         await uow.cases.insert_many(list(self._new.values()), new_notices)
-        changed = list(self._changed.values())
-        if changed and await uow.cases.save_many(changed) != len(changed):
-            raise Conflict("The case was changed by someone else at the same time; reload it and try again.",
-                           "caseId")
+        await save_cases(uow, list(self._changed.values()))
         await uow.measures.insert_many(fx.measures)
         for cases, status, topic in ((fx.lift, MeasureStatus.LIFTED, "measure.lifted"),
                                      (fx.end, MeasureStatus.ENDED, "measure.ended")):
@@ -250,6 +257,9 @@ class CaseWork:
             await uow.deadlines.pause(fx.pause, self.now)
         if fx.resume:
             await uow.deadlines.resume(fx.resume, self.now)
+        if fx.declaring:
+            # The suspension has ended, but the declaration waiting for review still stops the merchant's clock.
+            await uow.deadlines.pause(fx.declaring, self.now, [DECLARATION_DEADLINE])
         await uow.deadlines.schedule(fx.schedule)
         await uow.measures.refresh_listings(list(fx.listings))
         await record_case_disclosures(uow, self.policy, fx.disclosures, self.now, self._notice_facts)

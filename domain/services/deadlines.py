@@ -14,6 +14,7 @@ from uuid import UUID
 
 from domain.cases import CaseEvent, CaseState
 from domain.decisions import AUTOMATED, Reason, RuleRecord
+from domain.notices import Case
 from domain.ports import UnitOfWork
 from domain.services.accounts import RESTRICTION_END, end_restriction
 from domain.services.archive import ARCHIVE_PURGE, purge_due_bundles
@@ -37,13 +38,15 @@ class DueDeadline:
 DeadlineHandler = Callable[[UnitOfWork, Sequence[DueDeadline]], Awaitable[None]]
 
 
-def _case_deadline(expected: CaseState, event: CaseEvent, rule_id: str, text: str) -> DeadlineHandler:
+def _case_deadline(expected: CaseState, event: CaseEvent, rule_id: str, text: str,
+                   answered: Callable[[Case], bool] = lambda case: False) -> DeadlineHandler:
+    """`answered`: the case's party did what the deadline waited for, so it has nothing to do."""
     async def handle(uow: UnitOfWork, due: Sequence[DueDeadline]) -> None:
         in_force = await uow.policies.in_force()
         work = CaseWork(uow, in_force, f"{AUTOMATED}:{rule_id}", automated=True)
         cases = await uow.cases.get_many([d.subject_id for d in due])
         for deadline, case in zip(due, cases, strict=True):
-            if case is None or case.state is not expected:
+            if case is None or case.state is not expected or answered(case):
                 continue
             case = work.transition(case, event, reason_text=text, reasons=[Reason(rule_id, text)], rules=[
                 RuleRecord(rule_id, True, {"due_at": deadline.due_at.isoformat(), "now": work.now.isoformat(),
@@ -63,7 +66,11 @@ DEADLINE_HANDLERS: dict[str, DeadlineHandler] = {
         "The notice was not completed within the clarification window."),
     DECLARATION_DEADLINE: _case_deadline(
         CaseState.MEASURES_APPLIED, CaseEvent.DECLARATION_DEADLINE_PASSED, "notices.declaration_deadline_days",
-        "No declaration was submitted in time; the measures stand."),
+        "No declaration was submitted in time; the measures stand.",
+        # Belt and braces: a declaration pauses this deadline when it claims the case. One that comes due anyway
+        # (left pending by a declaration made before that, or retried after a failed pass) must not close a case
+        # whose merchant answered in time.
+        answered=lambda case: case.declaration_id is not None),
 }
 
 

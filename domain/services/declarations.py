@@ -28,7 +28,7 @@ from domain.policy import WindowStart
 from domain.policy_eval import evaluate_declaration
 from domain.ports import UnitOfWork
 from domain.problem_paths import DECLARATION_INPUT_PATHS, as_input_problems
-from domain.services.case_work import CaseWork
+from domain.services.case_work import DECLARATION_DEADLINE, CaseWork, save_cases
 from domain.services.notices import REVIEWERS, SUBMITTERS, check_reasons
 from domain.tenancy import Principal
 
@@ -92,8 +92,12 @@ async def submit_declaration(uow: UnitOfWork, principal: Principal, data: Declar
         policy_version=in_force.version, received_at=now, reviewed_at=None, forwarded_at=None, delivered_at=None,
         case_ids=tuple(c.id for c in cases),
     )
+    # Declaring in time stops the merchant's clock: it runs on if the declaration is rejected and is cancelled
+    # when it is accepted. The deadline row is taken before the cases, the order the scheduler firing it takes
+    # them in, so a declaration and its deadline coming due at once wait for each other instead of deadlocking.
+    await uow.deadlines.pause(declaration.case_ids, now, [DECLARATION_DEADLINE])
     if not await uow.declarations.insert(declaration, {}, data.idempotency_key):
-        raise Conflict("Another declaration for these cases arrived at the same time; reload the cases.", "caseIds")
+        raise Conflict("A case was answered or decided at the same time; reload the cases.", "caseIds")
     if data.idempotency_key is not None:
         uow.idempotency.put_many(DECLARE_OPERATION, [
             (data.idempotency_key, request_hash(data), {"declaration_id": str(declaration.id)})])
@@ -130,25 +134,36 @@ async def review_declaration(uow: UnitOfWork, principal: Principal, declaration_
     else:
         if not reasons:
             raise InvalidInput("Give at least one reason code for a rejection.", "reasons")
-        await uow.declarations.set_status(declaration_id, DeclarationStatus.REJECTED, uow.clock.now())
+        now = uow.clock.now()
+        await _mark_reviewed(uow, declaration_id, DeclarationStatus.REJECTED, now)
         uow.decisions.record(DecisionDraft(
             subject_type="declaration", subject_id=declaration_id, kind="declaration.review", outcome="rejected",
             actor=principal.actor, automated=False, policy_version=in_force.version, reasons=tuple(reasons),
             reason_text=reason_text,
         ))
         # The cases are free to be answered again with a better declaration.
-        for case in cases:
-            await uow.cases.save(replace(case, declaration_id=None, updated_at=uow.clock.now()), case.revision)
+        await save_cases(uow, [(replace(case, declaration_id=None, updated_at=now), case.revision) for case in cases])
+        # The merchant's time to declare runs on with what it had left; a suspended case's clock stays stopped
+        # until its suspension ends.
+        await uow.deadlines.resume([c.id for c in cases if c.state is CaseState.MEASURES_APPLIED], now,
+                                   [DECLARATION_DEADLINE])
         uow.outbox.add("declaration.rejected", {"declaration_id": str(declaration_id)},
                        ordering_key=str(cases[0].id) if cases else None)
     return await _declaration(uow, declaration_id)
+
+
+async def _mark_reviewed(uow: UnitOfWork, declaration_id: UUID, status: DeclarationStatus, at: datetime) -> None:
+    """Two reviewers deciding at once both read it submitted; the second must not overwrite the first's outcome
+    (its cases already moved on it), so it is refused."""
+    if not await uow.declarations.mark_reviewed(declaration_id, status, at):
+        raise Conflict("The declaration was reviewed concurrently.", "declarationId")
 
 
 async def _accept(uow: UnitOfWork, in_force: PolicyInForce, declaration: Declaration, cases: Sequence[Case],
                   actor: str, *, automated: bool, immediate: bool, rules: Sequence[RuleRecord] = (),
                   reasons: Sequence[Reason] = (), reason_text: str = "") -> None:
     now = uow.clock.now()
-    await uow.declarations.set_status(declaration.id, DeclarationStatus.ACCEPTED, now)
+    await _mark_reviewed(uow, declaration.id, DeclarationStatus.ACCEPTED, now)
     uow.decisions.record(DecisionDraft(
         subject_type="declaration", subject_id=declaration.id, kind="declaration.review", outcome="accepted",
         actor=actor, automated=automated, policy_version=in_force.version, rules=tuple(rules),
