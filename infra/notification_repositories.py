@@ -287,7 +287,7 @@ class EmailRepo(_Repo):
                              body=r["body"], recipient=r["recipient"] or None, attempt=r["attempts"],
                              max_attempts=r["max_attempts"]) for r in rows]
 
-    async def record(self, rows: Sequence[tuple[UUID, str, str | None, str | None, datetime | None]],
+    async def record(self, rows: Sequence[tuple[UUID, int, str, str | None, str | None, datetime | None]],
                      at: datetime) -> None:
         if not rows:
             return
@@ -295,11 +295,11 @@ class EmailRepo(_Repo):
             "UPDATE email_messages m SET status = u.status, transport = u.transport, last_error = u.error,"
             "   next_attempt_at = u.next_at, lease_until = NULL,"
             "   sent_at = CASE WHEN u.status = 'sent' THEN $2 ELSE m.sent_at END"
-            " FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])"
-            "   AS u(id, status, transport, error, next_at)"
-            " WHERE m.tenant_id = $1 AND m.id = u.id AND m.status = 'sending'",
+            " FROM unnest($3::uuid[], $4::int[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])"
+            "   AS u(id, attempt, status, transport, error, next_at)"
+            " WHERE m.tenant_id = $1 AND m.id = u.id AND m.status = 'sending' AND m.attempts = u.attempt",
             self.tenant_id, at, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
-            [r[3][:1000] if r[3] else None for r in rows], [r[4] for r in rows])
+            [r[3] for r in rows], [r[4][:1000] if r[4] else None for r in rows], [r[5] for r in rows])
 
     async def next_due(self) -> datetime | None:
         value: datetime | None = await self.conn.fetchval(

@@ -161,8 +161,11 @@ class EmailResult:
 class EmailRepository(Protocol):
     async def insert(self, rows: Sequence[NewEmail]) -> int: ...
     async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[ClaimedEmail]: ...
-    async def record(self, rows: Sequence[tuple[UUID, str, str | None, str | None, datetime | None]],
-                     at: datetime) -> None: ...
+    async def record(self, rows: Sequence[tuple[UUID, int, str, str | None, str | None, datetime | None]],
+                     at: datetime) -> None:
+        """(id, attempt, status, transport, error, next attempt at): written only for the attempt still in
+        progress, so a sender whose lease ran out cannot overwrite the result of the one that took over."""
+        ...
     async def next_due(self) -> datetime | None: ...
 
 
@@ -464,7 +467,7 @@ async def record_emails(uow: NotificationsUnitOfWork, claimed: Sequence[ClaimedE
     """(email, status) for each: sent, failed (retried later), dead, or skipped (no address on record)."""
     now = uow.clock.now()
     by_id = {r.email_id: r for r in results}
-    rows: list[tuple[UUID, str, str | None, str | None, datetime | None]] = []
+    rows: list[tuple[UUID, int, str, str | None, str | None, datetime | None]] = []
     out: list[tuple[ClaimedEmail, str]] = []
     for c in claimed:
         r = by_id[c.id]
@@ -476,10 +479,10 @@ async def record_emails(uow: NotificationsUnitOfWork, claimed: Sequence[ClaimedE
             status, next_at = "dead", None
         else:
             status, next_at = "failed", now + EMAIL_SCHEDULE.delay_after(c.attempt)
-        rows.append((c.id, status, r.transport, r.error, next_at))
+        rows.append((c.id, c.attempt, status, r.transport, r.error, next_at))
         out.append((c, status))
     await uow.emails.record(rows, now)
-    retries = [r[4] for r in rows if r[4] is not None]
+    retries = [r[5] for r in rows if r[5] is not None]
     if retries:
         await ensure_wakeup(uow, EMAIL_WAKEUP, min(retries))
     return out

@@ -148,3 +148,37 @@ async def test_without_smtp_mail_goes_to_the_maildir_in_english(
     assert message["To"] == MERCHANT
     assert message["Subject"].startswith("[") and "Notice of alleged infringement" in message["Subject"]
     assert "forwards the notice to you" in message.get_payload(decode=True).decode()
+
+
+async def test_a_late_result_of_an_expired_attempt_does_not_overwrite_the_attempt_that_took_over(
+    make_tenant: Any, db: Any, owner_conn: Any
+) -> None:
+    from datetime import timedelta
+    from uuid import UUID, uuid4
+
+    from strawberry import relay
+
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    tenant_id = await tenant.tenant_id(db)
+    email_id = uuid4()
+    await owner_conn.execute(
+        "INSERT INTO email_messages (tenant_id, id, event_id, template, recipient_party_id, locale, subject, body,"
+        " max_attempts, created_at, next_attempt_at) VALUES ($1, $2, $3, 'notice_forwarded', $4, 'en', 's', 'b', 5,"
+        " now(), now() - interval '1 minute')",
+        tenant_id, email_id, uuid4(), UUID(relay.GlobalID.from_id(s["holder"]).node_id))
+    async with db.uow(tenant_id) as uow:
+        now = uow.clock.now()
+        [first] = await uow.emails.claim(now, 10, now + timedelta(minutes=1))
+    later = now + timedelta(minutes=2)  # the first sender's lease ran out: another attempt takes over
+    async with db.uow(tenant_id) as uow:
+        [second] = await uow.emails.claim(later, 10, later + timedelta(minutes=1))
+    assert (first.id, first.attempt, second.id, second.attempt) == (email_id, 1, email_id, 2)
+
+    async with db.uow(tenant_id) as uow:  # the first sender finally reports
+        await uow.emails.record([(first.id, first.attempt, "sent", "smtp", None, None)], later)
+    row = await owner_conn.fetchrow("SELECT status, sent_at FROM email_messages WHERE id = $1", email_id)
+    assert (row["status"], row["sent_at"]) == ("sending", None)  # the attempt in progress is not overwritten
+    async with db.uow(tenant_id) as uow:
+        await uow.emails.record([(second.id, second.attempt, "failed", "smtp", "refused", later)], later)
+    assert await owner_conn.fetchval("SELECT status FROM email_messages WHERE id = $1", email_id) == "failed"
