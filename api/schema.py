@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -42,6 +42,7 @@ from domain.tenancy import Role as DomainRole
 from infra.settings import get_settings
 
 ErrorUnion = e.InvalidInputError | e.NotFoundError | e.ConflictError
+T = TypeVar("T")
 
 
 # ----- inputs ------------------------------------------------------------------------------------
@@ -70,13 +71,13 @@ class RevokeApiKeyInput:
     id: strawberry.ID
 
 
-@strawberry.input
+@strawberry.input(description="Each field: left out keeps the stored value; null clears it.")
 class PersonalDataInput:
-    legal_name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    address: str | None = None
-    id_number: str | None = None
+    legal_name: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    address: str | None = strawberry.UNSET
+    id_number: str | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -84,9 +85,13 @@ class UpsertPartyInput:
     kind: PartyKind  # type: ignore[valid-type]
     external_ref: str
     display_name: str
-    country: str | None = None
+    country: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 3166-1 alpha-2. Left out: kept as stored; null: cleared."
+    )
     personal_data: PersonalDataInput | None = strawberry.field(
-        default=None, description="Kept apart from display data; never disclosed."
+        default=strawberry.UNSET,
+        description="Kept apart from display data; never disclosed. Left out: kept as stored; null: all of it "
+        "is cleared; within it, only the fields sent change.",
     )
 
 
@@ -223,11 +228,16 @@ UpsertListingsPayload = Annotated[
 AdvanceTestClockPayload = Annotated[TenantSuccess | e.InvalidInputError, strawberry.union("AdvanceTestClockPayload")]
 
 
-def _personal(pd: PersonalDataInput | None) -> ref.PersonalData | None:
-    if pd is None:
-        return None
-    return ref.PersonalData(legal_name=pd.legal_name, email=pd.email, phone=pd.phone, address=pd.address,
-                            id_number=pd.id_number)
+def _sent(value: T | None) -> T | ref.Unsent | None:
+    """strawberry's UNSET (a field the request left out, not null) as the domain's UNSENT."""
+    return ref.UNSENT if value is strawberry.UNSET else value
+
+
+def _personal(pd: PersonalDataInput | None) -> ref.PersonalDataInput | ref.Unsent | None:
+    if pd is None or pd is strawberry.UNSET:
+        return _sent(pd)
+    return ref.PersonalDataInput(legal_name=_sent(pd.legal_name), email=_sent(pd.email), phone=_sent(pd.phone),
+                                 address=_sent(pd.address), id_number=_sent(pd.id_number))
 
 
 # ----- root types --------------------------------------------------------------------------------
@@ -354,13 +364,15 @@ class Mutation(CaseMutation, PolicyMutation, TrustMutation, AuditMutation, Discl
 
         return await e.payload(run)
 
-    @strawberry.mutation(description="Create or update a party by its externalRef.")
+    @strawberry.mutation(description="Create or update a party by its externalRef. An update replaces "
+                         "displayName; of country and personalData, a field left out keeps its stored value and a "
+                         "field sent as null is cleared.")
     async def upsert_party(self, info: Info, input: UpsertPartyInput) -> UpsertPartyPayload:
         c = request_context(info)
 
         async def run() -> UpsertPartySuccess:
             data = ref.PartyInput(kind=input.kind, external_ref=input.external_ref, display_name=input.display_name,
-                                  country=input.country, personal_data=_personal(input.personal_data))
+                                  country=_sent(input.country), personal_data=_personal(input.personal_data))
             async with c.uow() as uow:
                 party = await reference_service.upsert_party(uow, c.principal, data)
             return UpsertPartySuccess(party=Party.from_domain(party))

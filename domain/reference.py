@@ -6,7 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
+from typing import Final
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -116,13 +117,50 @@ _PERSONAL_LIMITS = (("legalName", "legal_name", MAX_NAME), ("email", "email", 25
                     ("address", "address", 1000), ("idNumber", "id_number", 100))
 
 
+class Unsent(Enum):
+    """A field an update did not send: the stored value is kept (a field sent as None is cleared).
+
+    The domain's own marker, so that use cases and repositories need not know how the API tells a left-out
+    field from an explicit null."""
+
+    UNSENT = "unsent"
+
+
+UNSENT: Final = Unsent.UNSENT
+PERSONAL_DATA_FIELDS = tuple(attribute for _, attribute, _ in _PERSONAL_LIMITS)  # = the columns
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalDataInput:
+    """What an upsert says about a party's personal data, field by field (UNSENT: keep what is stored)."""
+
+    legal_name: str | Unsent | None = UNSENT
+    email: str | Unsent | None = UNSENT
+    phone: str | Unsent | None = UNSENT
+    address: str | Unsent | None = UNSENT
+    id_number: str | Unsent | None = UNSENT
+
+
 @dataclass(frozen=True, slots=True)
 class PartyInput:
+    """Creates a party, or updates the one with this external_ref: kind and names are always given; country
+    and personal data change only where sent (personal_data None clears all of it)."""
+
     kind: PartyKind
     external_ref: str
     display_name: str
-    country: str | None = None
-    personal_data: PersonalData | None = None
+    country: str | Unsent | None = UNSENT
+    personal_data: PersonalDataInput | Unsent | None = UNSENT
+
+    def personal_data_sent(self) -> dict[str, str | None]:
+        """The personal data fields to write, by attribute (= column) name: none when personal_data was not
+        sent, all of them (as None) when it was sent as null."""
+        if self.personal_data is None:
+            return dict.fromkeys(PERSONAL_DATA_FIELDS)
+        if self.personal_data is UNSENT:
+            return {}
+        values = {name: getattr(self.personal_data, name) for name in PERSONAL_DATA_FIELDS}
+        return {name: value for name, value in values.items() if value is not UNSENT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +209,14 @@ def validate_party(data: PartyInput) -> None:
     p = Problems()
     p.text("externalRef", data.external_ref, MAX_REF)
     p.text("displayName", data.display_name, MAX_NAME)
-    check_country(p, "country", data.country)
-    pd = data.personal_data
-    if pd is not None:
-        for name, attribute, max_len in _PERSONAL_LIMITS:
-            p.at_most(f"personalData.{name}", getattr(pd, attribute), max_len)
-        if pd.email is not None and not _EMAIL.match(pd.email):
-            p.add("personalData.email", "Not an email address.")
+    if data.country is not UNSENT:
+        check_country(p, "country", data.country)
+    personal = data.personal_data_sent()
+    for name, attribute, max_len in _PERSONAL_LIMITS:
+        p.at_most(f"personalData.{name}", personal.get(attribute), max_len)
+    email = personal.get("email")
+    if email is not None and not _EMAIL.match(email):
+        p.add("personalData.email", "Not an email address.")
     p.raise_if_any()
 
 

@@ -12,6 +12,8 @@ import orjson
 
 from domain.errors import Conflict, NotFound
 from domain.reference import (
+    PERSONAL_DATA_FIELDS,
+    UNSENT,
     Invalidation,
     IpRight,
     IpRightInput,
@@ -148,31 +150,38 @@ def party_from_row(r: asyncpg.Record) -> Party:
     )
 
 
+# An upsert writes the personal data columns it was sent ($8) and keeps the others.
+_PERSONAL_UPSERT = (
+    f"INSERT INTO party_personal_data (tenant_id, party_id, {', '.join(PERSONAL_DATA_FIELDS)})"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, party_id) DO UPDATE SET "
+    + "".join(f"{c} = CASE WHEN '{c}' = any($8::text[]) THEN EXCLUDED.{c} ELSE party_personal_data.{c} END, "
+              for c in PERSONAL_DATA_FIELDS)
+    + "updated_at = now()"
+)
+
+
 class PartyRepo(_Repo):
     async def upsert(self, data: PartyInput, new_id: UUID) -> Party:
+        """Insert, or update the party with this external_ref: fields not sent keep their stored values."""
+        country_sent = data.country is not UNSENT
         row = await self.conn.fetchrow(
             "INSERT INTO parties (tenant_id, id, kind, external_ref, display_name, country)"
             " VALUES ($1, $2, $3, $4, $5, $6)"
             " ON CONFLICT (tenant_id, external_ref) DO UPDATE SET display_name = EXCLUDED.display_name,"
-            "   country = EXCLUDED.country, updated_at = now()"
+            "   country = CASE WHEN $7 THEN EXCLUDED.country ELSE parties.country END, updated_at = now()"
             "   WHERE parties.kind = EXCLUDED.kind"
             f" RETURNING {_PARTY_COLS}",
-            self.tenant_id, new_id, data.kind.value, data.external_ref, data.display_name, data.country,
+            self.tenant_id, new_id, data.kind.value, data.external_ref, data.display_name,
+            data.country if country_sent else None, country_sent,
         )
         if row is None:
             raise Conflict(
                 f"externalRef '{data.external_ref}' already belongs to a party of another kind.", "externalRef"
             )
-        if data.personal_data is not None:
-            pd = data.personal_data
-            await self.conn.execute(
-                "INSERT INTO party_personal_data (tenant_id, party_id, legal_name, email, phone, address, id_number)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                " ON CONFLICT (tenant_id, party_id) DO UPDATE SET legal_name = EXCLUDED.legal_name,"
-                "   email = EXCLUDED.email, phone = EXCLUDED.phone, address = EXCLUDED.address,"
-                "   id_number = EXCLUDED.id_number, updated_at = now()",
-                self.tenant_id, row["id"], pd.legal_name, pd.email, pd.phone, pd.address, pd.id_number,
-            )
+        personal = data.personal_data_sent()
+        if personal:
+            await self.conn.execute(_PERSONAL_UPSERT, self.tenant_id, row["id"],
+                                    *(personal.get(c) for c in PERSONAL_DATA_FIELDS), list(personal))
         return party_from_row(row)
 
     async def get_many(self, ids: Sequence[UUID]) -> list[Party | None]:

@@ -120,6 +120,48 @@ async def test_party_upsert_is_idempotent_by_external_ref_and_hides_personal_dat
     assert {p["field"] for p in bad["problems"]} == {"externalRef", "country", "personalData.email"}
 
 
+async def test_party_upsert_changes_only_the_fields_it_sends(make_tenant: Any, db: Any, owner_conn: Any) -> None:
+    """A left-out field keeps its stored value; a field sent as null is cleared (personalData: null: all of it)."""
+    tenant = await make_tenant()
+    client = await tenant.client("integration")
+    tenant_id = await tenant.tenant_id(db)
+
+    async def stored() -> dict[str, Any]:
+        row = await owner_conn.fetchrow(
+            "SELECT p.display_name, p.country, d.legal_name, d.email, d.phone, d.address, d.id_number"
+            " FROM parties p LEFT JOIN party_personal_data d ON (d.tenant_id, d.party_id) = (p.tenant_id, p.id)"
+            " WHERE p.tenant_id = $1 AND p.external_ref = 'shop'", tenant_id)
+        return dict(row)
+
+    async def upsert(**fields: Any) -> None:
+        payload = (await client(UPSERT_PARTY, {"input": {"kind": "MERCHANT", "externalRef": "shop", **fields}}))
+        assert payload["upsertParty"]["__typename"] == "UpsertPartySuccess", payload
+
+    full = {"legalName": "Li Si", "email": "li@shop.example", "phone": "+86 138 0000 0000", "address": "Hangzhou",
+            "idNumber": "X-1"}
+    await upsert(displayName="Shop", country="CN", personalData=full)
+    everything = {"display_name": "Shop", "country": "CN", "legal_name": "Li Si", "email": "li@shop.example",
+                  "phone": "+86 138 0000 0000", "address": "Hangzhou", "id_number": "X-1"}
+    assert await stored() == everything
+
+    await upsert(displayName="Shop 2", personalData={"email": "new@shop.example"})
+    assert await stored() == {**everything, "display_name": "Shop 2", "email": "new@shop.example"}
+
+    await upsert(displayName="Shop 2", personalData={"legalName": None})
+    assert await stored() == {**everything, "display_name": "Shop 2", "email": "new@shop.example", "legal_name": None}
+
+    # The same through literals (left out of the document, not only of the variables); country: null clears.
+    literal = await client('mutation { upsertParty(input: {kind: MERCHANT, externalRef: "shop", displayName: "Shop 3",'
+                           ' country: null, personalData: {phone: null}}) { __typename } }')
+    assert literal["upsertParty"]["__typename"] == "UpsertPartySuccess"
+    assert await stored() == {**everything, "display_name": "Shop 3", "country": None, "email": "new@shop.example",
+                              "legal_name": None, "phone": None}
+
+    await upsert(displayName="Shop 3", personalData=None)
+    assert await stored() == {"display_name": "Shop 3", "country": None, **dict.fromkeys(
+        ("legal_name", "email", "phone", "address", "id_number"))}
+
+
 async def test_upsert_listings_reports_per_item_and_keeps_good_items(make_tenant: Any, owner_conn: Any) -> None:
     tenant = await make_tenant()
     client = await tenant.client("integration")

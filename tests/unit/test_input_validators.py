@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -33,11 +34,13 @@ from domain.reference import (
     MAX_CODE,
     MAX_NAME,
     MAX_REF,
+    PERSONAL_DATA_FIELDS,
+    UNSENT,
     IpRightInput,
     ListingInput,
     PartyInput,
     PartyKind,
-    PersonalData,
+    PersonalDataInput,
     RightType,
     listing_problems,
     validate_ip_right,
@@ -105,13 +108,13 @@ def test_a_declaration_is_held_to_signature_and_key_lengths() -> None:
 
 
 def test_personal_data_listing_merchant_names_and_right_classes_are_bounded() -> None:
-    personal = PersonalData(legal_name="n" * (MAX_NAME + 1), email="e@x.example", phone="1" * 51,
+    personal = PersonalDataInput(legal_name="n" * (MAX_NAME + 1), email="e@x.example", phone="1" * 51,
                             address="a" * 1001, id_number="i" * 101)
     party = PartyInput(kind=PartyKind.MERCHANT, external_ref="m", display_name="M", personal_data=personal)
     assert _invalid_fields(lambda: validate_party(party)) == {
         "personalData.legalName", "personalData.phone", "personalData.address", "personalData.idNumber"}
     validate_party(PartyInput(kind=PartyKind.MERCHANT, external_ref="m", display_name="M",
-                              personal_data=PersonalData(legal_name="n" * MAX_NAME)))
+                              personal_data=PersonalDataInput(legal_name="n" * MAX_NAME)))
 
     listing = ListingInput(external_id="e", url="https://m.example/1", merchant_ref="m", title="T",
                            merchant_display_name="m" * (MAX_NAME + 1))
@@ -126,6 +129,22 @@ def test_personal_data_listing_merchant_names_and_right_classes_are_bounded() ->
                          title="t" * 501, classes=("25", "", "c" * (MAX_CODE + 1)))
     assert _invalid_fields(lambda: validate_ip_right(right)) == {"title", "classes.1", "classes.2"}
 
+
+
+def test_a_party_update_writes_only_the_personal_data_it_was_sent() -> None:
+    """Left out (UNSENT): kept; None: cleared; personal_data None: all of it cleared."""
+    def party(**fields: Any) -> PartyInput:
+        return PartyInput(kind=PartyKind.MERCHANT, external_ref="m", display_name="M", **fields)
+
+    assert party().personal_data_sent() == {}
+    assert party().country is UNSENT
+    assert party(personal_data=PersonalDataInput()).personal_data_sent() == {}
+    assert party(personal_data=PersonalDataInput(email="e@x.example", legal_name=None)).personal_data_sent() == {
+        "legal_name": None, "email": "e@x.example"}
+    assert party(personal_data=None).personal_data_sent() == dict.fromkeys(PERSONAL_DATA_FIELDS)
+    validate_party(party(country=None, personal_data=None))  # clearing is valid
+    assert _invalid_fields(lambda: validate_party(party(country="cn", personal_data=PersonalDataInput(
+        email="nope")))) == {"country", "personalData.email"}
 
 def test_measures_end_today_or_later_in_iso_countries_and_once_each() -> None:
     assert measure_problems([MeasureRequest(MeasureType.REMOVE, end_date=TODAY),
