@@ -14,7 +14,7 @@ from uuid import UUID
 
 from domain.cases import CaseState, CaseStatus
 from domain.decisions import Reason
-from domain.errors import FieldProblem, Problems
+from domain.errors import FieldProblem, InvalidInput, Problems
 from domain.policy import MeasureType
 from domain.reference import MAX_CODE, MAX_NAME, MAX_REF, check_country
 
@@ -316,6 +316,14 @@ def reason_problems(reasons: Sequence[Reason], text: str, text_field: str = "tex
         p.at_most(f"reasons.{n}.text", reason.text, MAX_TEXT)
     p.at_most(text_field, text, MAX_TEXT)
     return p.items
+
+
+def check_reasons(reasons: Sequence[Reason], reason_text: str, text_field: str = "text") -> None:
+    """Reason codes and free text as a decision, or the record beside it, keeps them (see `reason_problems`):
+    every use case taking a reason, statement or explanation bounds it here, as intake does."""
+    problems = reason_problems(reasons, reason_text, text_field)
+    if problems:
+        raise InvalidInput.from_problems(problems)
 
 
 def declaration_shape_problems(item: DeclarationInput) -> list[FieldProblem]:

@@ -14,7 +14,7 @@ from domain.cases import CaseEvent, CaseState
 from domain.decisions import DecisionDraft, Reason, RuleRecord
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyViolation, Problems
 from domain.ids import new_id
-from domain.notices import Evidence, evidence_problems
+from domain.notices import Evidence, check_reasons, evidence_problems
 from domain.ports import UnitOfWork
 from domain.services.accounts import end_restriction
 from domain.services.case_work import CaseWork
@@ -38,6 +38,7 @@ class AppealInput:
 
 async def file_appeal(uow: UnitOfWork, principal: Principal, data: AppealInput) -> UUID:
     principal.require(*SUBMITTERS)
+    check_reasons((), data.explanation, "explanation")
     decision = await uow.decision_reads.get(data.decision_id)
     if decision is None:
         raise NotFound("Decision", "decisionId")
@@ -107,6 +108,7 @@ async def decide_appeal(
     uow: UnitOfWork, principal: Principal, appeal_id: UUID, uphold: bool, reason_text: str = ""
 ) -> str:
     principal.require(*REVIEWERS)
+    check_reasons((), reason_text, "reason")
     appeal = await uow.trust.appeal(appeal_id)
     if appeal is None:
         raise NotFound("Appeal", "appealId")

@@ -20,7 +20,7 @@ from domain.disclosure import (
 )
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.ids import new_id
-from domain.notices import Notice
+from domain.notices import Notice, check_reasons
 from domain.policies import PolicyInForce
 from domain.ports import UnitOfWork
 from domain.redaction import marker
@@ -127,6 +127,7 @@ async def withdraw_disclosure(uow: UnitOfWork, principal: Principal, disclosure_
     principal.require(Role.REVIEWER, Role.ADMIN)
     if not reason.strip():
         raise InvalidInput("Say why the disclosure is withdrawn.", "reason")
+    check_reasons((), reason, "reason")
     if await uow.disclosures.get(disclosure_id) is None:
         raise NotFound("Disclosure", "id")
     if not await uow.disclosures.withdraw(disclosure_id, uow.clock.now(), reason):

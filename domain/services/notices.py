@@ -34,6 +34,7 @@ from domain.notices import (
     reason_problems,
     request_hash,
 )
+from domain.notices import check_reasons as check_reasons  # re-exported: declarations imports it from here
 from domain.policy import MeasureType
 from domain.policy_eval import NoticeFacts, compile_policy, evaluate_notice
 from domain.ports import UnitOfWork
@@ -300,13 +301,6 @@ async def request_clarification(uow: UnitOfWork, principal: Principal, case_id: 
     check_reasons((), reason_text, "message")
     return await _decide(uow, principal, case_id, CaseEvent.REQUEST_CLARIFICATION,
                          [Reason("clarification_requested", reason_text)], reason_text)
-
-
-def check_reasons(reasons: Sequence[Reason], reason_text: str, text_field: str = "text") -> None:
-    """Reason codes and texts as a decision records them (see `reason_problems`)."""
-    problems = reason_problems(reasons, reason_text, text_field)
-    if problems:
-        raise InvalidInput.from_problems(problems)
 
 
 async def _decide(uow: UnitOfWork, principal: Principal, case_id: UUID, event: CaseEvent,

@@ -11,7 +11,7 @@ from domain.cases import OPEN_STATES, SUSPENDABLE_STATES, CaseEvent, CaseState
 from domain.decisions import AUTOMATED, DecisionDraft, Reason, RuleRecord
 from domain.errors import Conflict, InvalidInput, NotFound, PolicyViolation, Problems
 from domain.ids import new_id
-from domain.notices import MAX_TEXT, Case, Evidence, MeasureRequest, MeasureStatus, evidence_problems
+from domain.notices import MAX_TEXT, Case, Evidence, MeasureRequest, MeasureStatus, check_reasons, evidence_problems
 from domain.policy import SuspensionGround
 from domain.ports import UnitOfWork
 from domain.reference import LegalStatus, LegalStatusInput
@@ -35,6 +35,7 @@ class SuspensionRequest:
 async def request_suspension(uow: UnitOfWork, principal: Principal, data: SuspensionRequest) -> UUID:
     """A merchant (through the integration) or a reviewer asks to pause handling of a case."""
     principal.require(*SUBMITTERS, *REVIEWERS)
+    check_reasons((), data.harm_statement, "harmStatement")
     in_force = await uow.policies.in_force()
     grounds = in_force.policy.suspension.handling_grounds
     ground_policy = grounds.get(data.ground)
@@ -96,6 +97,7 @@ async def decide_suspension(
 ) -> Case:
     """A reviewer decides. Granted: the case's clocks stop and measures stay or go as the ground says."""
     principal.require(*REVIEWERS)
+    check_reasons((), reason_text, "reason")
     row = await uow.trust.suspension(suspension_id)
     if row is None:
         raise NotFound("Suspension", "suspensionId")
@@ -254,6 +256,7 @@ async def _measures_to_reapply(uow: UnitOfWork, case: Case) -> Sequence[MeasureR
 
 async def end_restriction_now(uow: UnitOfWork, principal: Principal, restriction_id: UUID, reason: str) -> None:
     principal.require(*REVIEWERS)
+    check_reasons((), reason, "reason")
     in_force = await uow.policies.in_force()
     if not await end_restriction(
         uow, in_force, restriction_id, reason or "ended by reviewer", principal.actor, automated=False
