@@ -31,8 +31,10 @@ class WithdrawDisclosureInput:
 @strawberry.input
 class RedactDisclosureInput:
     id: strawberry.ID
-    field: str = strawberry.field(description="The record field, e.g. explanation.")
-    text: str = strawberry.field(description="The exact passage to hide.")
+    field: str = strawberry.field(description="A free-text field of the record: explanation, listing_title, "
+                                  "merchant_name or notifier_name (where the record has it).")
+    text: str = strawberry.field(description="The exact passage to hide; every occurrence is replaced. It must not "
+                                 "overlap a [redacted:…] marker already in the field.")
     reason: str = ""
 
 

@@ -10,8 +10,10 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from domain.errors import Problems
+from domain.notices import MAX_TEXT
 from domain.policy import DisclosurePolicy
-from domain.redaction import RedactedRecord, RedactionRules, redact_fields, rules_from_policy
+from domain.redaction import MARKER_PATTERN, RedactedRecord, RedactionRules, redact_fields, rules_from_policy
 
 
 class DisclosureKind(StrEnum):
@@ -74,6 +76,41 @@ def public_record(policy: DisclosurePolicy, draft: DisclosureDraft, rules: Redac
         shown = ("kind", "description", "uri") if policy.show_evidence_uris else ("kind", "description")
         facts["evidence"] = [" ".join(str(e[k]) for k in shown if e.get(k)) for e in facts["evidence"]]
     return redact_fields(facts, frozenset(allow), _FREE_TEXT, rules)
+
+
+def check_manual_redaction(record: Mapping[str, Any], field: str, text: str, reason: str) -> None:
+    """What a reviewer's redaction (every occurrence of `text` in `field` becomes a marker) may touch.
+
+    Only a free-text field holding text: in a date, a code or an outcome a replaced passage breaks the value
+    (received_at "2026-…" with "2" redacted is no timestamp). Only passages clear of the markers already in the
+    text: replacing part of one ("[redacted") leaves text that is neither the marker nor what it hid."""
+    p = Problems()
+    p.at_most("reason", reason, MAX_TEXT)
+    value = record.get(field)
+    if field not in _FREE_TEXT or not isinstance(value, str):
+        redactable = ", ".join(sorted(k for k in _FREE_TEXT if isinstance(record.get(k), str)))
+        p.add("field", f"'{field}' is not a free-text field of this record; redactable: {redactable or 'none'}.")
+    elif not text or text not in value:
+        p.add("text", f"The field '{field}' does not contain that text.")
+    elif _touches_marker(value, text):
+        p.add("text", "The passage (or one of its occurrences) overlaps a redaction marker ([redacted:…]); "
+              "give one that occurs only outside the markers.")
+    p.raise_if_any()
+
+
+def _touches_marker(value: str, text: str) -> bool:
+    """Whether an occurrence of `text` that str.replace would replace overlaps or contains a marker."""
+    markers = [m.span() for m in MARKER_PATTERN.finditer(value)]  # sorted, disjoint
+    k = 0
+    start = value.find(text)
+    while start != -1 and k < len(markers):
+        end = start + len(text)
+        while k < len(markers) and markers[k][1] <= start:
+            k += 1
+        if k < len(markers) and markers[k][0] < end:
+            return True
+        start = value.find(text, end)
+    return False
 
 
 def publish_time(policy: DisclosurePolicy, now: datetime) -> datetime:

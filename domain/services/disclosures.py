@@ -13,6 +13,7 @@ from domain.disclosure import (
     DisclosureDraft,
     DisclosureKind,
     DisclosureStatus,
+    check_manual_redaction,
     enabled,
     public_record,
     publish_time,
@@ -150,10 +151,8 @@ async def redact_disclosure(uow: UnitOfWork, principal: Principal, disclosure_id
     if row is None:
         raise NotFound("Disclosure", "id")
     record = dict(row["record"])
-    value = record.get(field)
-    if not isinstance(value, str) or not text or text not in value:
-        raise InvalidInput(f"The field '{field}' does not contain that text.", "text")
-    record[field] = value.replace(text, marker("manual"))
+    check_manual_redaction(record, field, text, reason)
+    record[field] = record[field].replace(text, marker("manual"))
     redactions = [*row["redactions"], {"field": field, "category": "manual"}]
     await uow.disclosures.replace_record(disclosure_id, record, redactions, record.get("listing_title"),
                                          record.get("merchant_name"))

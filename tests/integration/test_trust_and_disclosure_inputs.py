@@ -27,6 +27,8 @@ END_RESTRICTION = f"""mutation($input: EndAccountRestrictionInput!) {{ endAccoun
   __typename {ERROR} }} }}"""
 WITHDRAW = f"""mutation($input: WithdrawDisclosureInput!) {{ withdrawDisclosure(input: $input) {{
   __typename {ERROR} }} }}"""
+REDACT = f"""mutation($input: RedactDisclosureInput!) {{ redactDisclosure(input: $input) {{
+  __typename ... on DisclosureRedacted {{ record }} {ERROR} }} }}"""
 DECISIONS = "query($id: ID!) { decisions(subjectId: $id) { edges { node { id kind } } } }"
 EVIDENCE = [{"kind": "invalidation_acceptance_notice", "uri": "https://e.example/a.pdf"}]
 TOO_LONG = "x" * (MAX_TEXT + 1)
@@ -92,6 +94,35 @@ async def _published_notice(make_tenant: Any, http: Any, db: Any) -> tuple[Any, 
     await _fire_due_deadlines(db)
     records = (await _public(http, PUBLIC_LIST, {"t": tenant.slug, "f": {"kind": "notice"}}))["records"]["edges"]
     return tenant, s["reviewer"], records[0]["node"]
+
+
+async def test_manual_redaction_hides_only_passages_of_free_text_outside_markers(
+        make_tenant: Any, http: Any, db: Any) -> None:
+    tenant, reviewer, notice = await _published_notice(make_tenant, http, db)
+    record = notice["record"]
+    assert "[redacted:email]" in record["explanation"]
+
+    async def redact(field: str, text: str, reason: str = "") -> dict[str, Any]:
+        payload: dict[str, Any] = (await reviewer(REDACT, {"input": {"id": notice["id"], "field": field, "text": text,
+                                                                    "reason": reason}}))["redactDisclosure"]
+        return payload
+
+    _refused(await redact("received_at", "2"), "field")  # would break the timestamp
+    _refused(await redact("channel", "a"), "field")
+    _refused(await redact("evidence", "registration_certificate"), "field")
+    _refused(await redact("explanation", "[redacted"), "text")  # would mangle [redacted:email]
+    _refused(await redact("explanation", "请联系[redacted:email]"), "text")  # would swallow a marker
+    _refused(await redact("explanation", "SKU-2026-000123", TOO_LONG), "reason")
+    async with db.tenant_tx(await tenant.tenant_id(db)) as conn:
+        assert await conn.fetchval("SELECT count(*) FROM decisions WHERE kind = 'disclosure.redact'") == 0
+    unchanged = (await _public(http, PUBLIC_LIST, {"t": tenant.slug, "f": {"kind": "notice"}}))["records"]["edges"]
+    assert next(e["node"]["record"] for e in unchanged if e["node"]["id"] == notice["id"]) == record
+
+    redacted = await redact("explanation", "SKU-2026-000123", "an order number after all")
+    assert redacted["__typename"] == "DisclosureRedacted", redacted
+    explanation = redacted["record"]["explanation"]
+    assert explanation == record["explanation"].replace("SKU-2026-000123", "[redacted:manual]")
+    assert "[redacted:email]" in explanation and redacted["record"]["received_at"] == record["received_at"]
 
 
 async def test_withdrawal_reason_is_bounded_like_other_decision_texts(make_tenant: Any, http: Any, db: Any) -> None:

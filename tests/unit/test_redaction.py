@@ -8,13 +8,16 @@ domain.redaction (ISO 7064 MOD 11-2 weights as 2^k mod 11; Luhn by doubling).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from domain.disclosure import check_manual_redaction
 from domain.errors import InvalidInput
+from domain.notices import MAX_TEXT
 from domain.policy import DisclosurePolicy
 from domain.redaction import (
     MARKER_PATTERN,
@@ -431,3 +434,60 @@ def test_redaction_is_idempotent_and_hits_describe_the_output(parts: list[str], 
     once = redact_text(text, rules)
     assert _rebuild(text, once) == once.text
     assert redact_text(once.text, rules) == Redacted(once.text, ())
+
+
+# ----- a reviewer's manual redaction of a public record --------------------------------------------
+
+NOTICE_RECORD = {"explanation": "假货。请联系[redacted:email]或 [redacted:phone]。SKU-2026-000123",
+                 "listing_title": "Item 1", "received_at": "2026-10-01T08:00:00+00:00", "reason_code": "counterfeit",
+                 "evidence": ["registration_certificate"], "notifier_name": None}
+
+
+def _refused_field(field: str, text: str, reason: str = "") -> str | None:
+    try:
+        check_manual_redaction(NOTICE_RECORD, field, text, reason)
+    except InvalidInput as exc:
+        return exc.field
+    return None
+
+
+@pytest.mark.parametrize(("field", "text"), [("explanation", "SKU-2026-000123"), ("explanation", "假货"),
+                                             ("listing_title", "Item"), ("explanation", "或 ")])
+def test_a_passage_outside_markers_of_a_free_text_field_may_be_redacted(field: str, text: str) -> None:
+    assert _refused_field(field, text) is None
+
+
+@pytest.mark.parametrize("field", ["received_at", "reason_code", "evidence", "notifier_name", "nope"])
+def test_only_free_text_fields_holding_text_are_redactable(field: str) -> None:
+    """A timestamp or a code with a passage replaced is no longer one; lists and absent fields have no passage."""
+    assert _refused_field(field, "2") == "field"
+
+
+@pytest.mark.parametrize("text", ["[redacted", "email]", "[redacted:email]", "请联系[redacted:email]或", "e", ":",
+                                  "]或 [", "zzz", ""])
+def test_a_passage_that_overlaps_or_contains_a_marker_or_is_not_there_is_refused(text: str) -> None:
+    assert _refused_field("explanation", text) == "text"
+
+
+def test_the_redaction_reason_is_bounded_like_other_decision_texts() -> None:
+    assert _refused_field("explanation", "SKU", "r" * MAX_TEXT) is None
+    assert _refused_field("explanation", "SKU", "r" * (MAX_TEXT + 1)) == "reason"
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.one_of(st.sampled_from([marker("email"), marker("manual"), "[redacted", "ted:", "]"]),
+                                 st.text("ab[]:", max_size=6)), max_size=8),
+       data=st.data())
+def test_an_accepted_manual_redaction_keeps_every_marker_and_adds_one_per_occurrence(
+    parts: list[str], data: st.DataObject
+) -> None:
+    text = "".join(parts)
+    start = data.draw(st.integers(0, len(text)))
+    passage = text[start:data.draw(st.integers(start, len(text)))]
+    try:
+        check_manual_redaction({"explanation": text}, "explanation", passage, "")
+    except InvalidInput:
+        return
+    after = text.replace(passage, marker("manual"))
+    assert Counter(MARKER_PATTERN.findall(after)) == Counter(MARKER_PATTERN.findall(text)) + Counter(
+        {"manual": text.count(passage)})
