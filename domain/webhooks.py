@@ -9,9 +9,10 @@ Contract with receivers (Standard Webhooks, https://www.standardwebhooks.com):
   two signatures during a secret rotation's grace period).
 - Any 2xx within the timeout is success; anything else (3xx included: redirects are not followed)
   is retried on the schedule below, then the delivery is dead until an admin redelivers it.
-- Acknowledgement: a 2xx answer to a `declaration.forwarded` event whose JSON body contains
-  `"delivered": true` states that the declaration reached the complainant; Noticehub then records
-  the delivery (the waiting window of ECL 43 starts at that moment), as `confirmDelivery` would.
+- Acknowledgement: a 2xx answer to a `declaration.forwarded` event whose JSON body (an object of at most
+  16 KB, nested at most 32 levels) contains `"delivered": true` states that the declaration reached the
+  complainant; Noticehub then records the delivery (the waiting window of ECL 43 starts at that moment),
+  as `confirmDelivery` would.
 """
 
 from __future__ import annotations
@@ -208,15 +209,39 @@ def envelope(event_id: UUID | str, topic: str, occurred_at: datetime, ordering_k
             "ordering_key": ordering_key, "data": dict(data)}
 
 
+# An acknowledgement is a small JSON object; a receiver's answer is untrusted input, parsed only within these.
+MAX_ACK_BYTES = 16 * 1024
+MAX_ACK_DEPTH = 32
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
 def acknowledges_delivery(topic: str, status_code: int, body: bytes) -> bool:
-    """A 2xx answer to an acknowledgeable event whose JSON body says `"delivered": true`."""
-    if topic not in ACKNOWLEDGEABLE_TOPICS or not 200 <= status_code < 300 or not body:
+    """A 2xx answer to an acknowledgeable event whose JSON body says `"delivered": true`.
+
+    Never raises, whatever the receiver sent: the sender judges a batch's answers together, and one odd answer
+    must not cost the others their outcome. Too large or too deeply nested is not an acknowledgement (json.loads
+    recurses: ~1,000 levels raise RecursionError)."""
+    if topic not in ACKNOWLEDGEABLE_TOPICS or not 200 <= status_code < 300 or not body or len(body) > MAX_ACK_BYTES:
         return False
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        text = body.decode("utf-8-sig")  # JSON is UTF-8 (RFC 8259); a BOM is tolerated as json.loads does
+        if _nests_deeper(text, MAX_ACK_DEPTH):
+            return False
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return False
     return isinstance(parsed, dict) and parsed.get("delivered") is True
+
+
+def _nests_deeper(text: str, limit: int) -> bool:
+    """Whether arrays and objects in JSON text nest more than `limit` deep (brackets in strings do not count)."""
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
 
 
 # ----- retries -----------------------------------------------------------------------------------

@@ -491,3 +491,55 @@ async def test_metrics_endpoint_exposes_webhook_and_pipeline_metrics(http: Any, 
                  "noticehub_outbox_relay_age_seconds_bucket", "noticehub_decisions_total"):
         assert name in text, name
     assert 'result="delivered"' in text
+
+
+# ----- one receiver's odd answer, or one failing send, costs no other delivery its outcome ---------
+
+DEEP_ANSWER = b"[" * 5_000 + b"]" * 5_000  # 10 KB; json.loads gives up at ~1,000 levels with RecursionError
+
+
+def _claimed(url: str, topic: str, marker: str) -> Any:
+    from domain.webhooks import ClaimedDelivery, envelope, generate_secret
+
+    event = uuid.uuid4()
+    return ClaimedDelivery(id=uuid.uuid4(), endpoint_id=uuid.uuid4(), event_id=event, topic=topic, url=url,
+                           secrets=(generate_secret(),), attempt=1, max_attempts=8,
+                           payload=envelope(event, topic, datetime.now(UTC), None, {"marker": marker}))
+
+
+def _answer_by_marker(answers: dict[str, tuple[int, bytes]]) -> Callable[[dict[str, Any]], tuple[int, bytes] | None]:
+    return lambda payload: answers.get(payload["data"]["marker"])
+
+
+async def test_a_deeply_nested_answer_is_no_acknowledgement_and_the_batch_keeps_every_result(
+        receiver: Receiver) -> None:
+    from infra.target_guard import TargetGuard
+    from infra.webhook_sender import WebhookSender
+
+    receiver.rule = _answer_by_marker({"deep": (200, DEEP_ANSWER), "ack": (200, b'{"delivered": true}')})
+    sender = WebhookSender(TargetGuard(allow_local=True))
+    batch = [_claimed(receiver.url, "case.state_changed", "plain"),
+             _claimed(receiver.url, "declaration.forwarded", "deep"),
+             _claimed(receiver.url, "declaration.forwarded", "ack")]
+    results = await sender.send_many(batch)
+    await sender.aclose()
+    assert [r.delivery_id for r in results] == [d.id for d in batch]
+    assert [(r.status_code, r.error, r.acknowledged) for r in results] == [
+        (200, None, False), (200, None, False), (200, None, True)]
+
+
+async def test_a_delivery_answered_with_deep_json_is_recorded_not_left_sending(
+        make_tenant: Any, db: Any, broker: Any, worker: Any, owner_conn: Any, receiver: Receiver,
+        allow_local: None) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    tenant_id = await tenant.tenant_id(db)
+    await create_endpoint(tenant.admin, receiver.url, ["declaration.forwarded"])
+    receiver.default = (200, DEEP_ANSWER)
+    [event_id] = await emit(db, tenant_id, ("declaration.forwarded", _ids(), None))
+
+    async def delivered() -> bool:
+        return await status_of(owner_conn, tenant_id, event_id) == "delivered"
+    await pump(db, broker, delivered, "the delivery to be recorded", seconds=10)
+    acknowledged = await owner_conn.fetchval("SELECT acknowledged FROM webhook_deliveries WHERE event_id = $1",
+                                             uuid.UUID(event_id))
+    assert acknowledged is False

@@ -11,10 +11,12 @@ from uuid import uuid4
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from domain import webhooks
 from domain.errors import InvalidInput
 from domain.webhooks import (
     EVENT_TOPICS,
     FORBIDDEN_TARGET,
+    MAX_ACK_BYTES,
     DeliveryStatus,
     RetrySchedule,
     SendResult,
@@ -154,6 +156,30 @@ def test_acknowledgement_needs_a_2xx_json_body_with_delivered_true_on_an_acknowl
     assert not acknowledges_delivery("declaration.forwarded", 200, b"ok")
     assert not acknowledges_delivery("declaration.forwarded", 200, b"")
     assert not acknowledges_delivery("notice.forwarded", 200, b'{"delivered": true}')
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 20_000 + b"]" * 20_000,                                     # 40 KB: over the size bound
+    b"[" * 5_000 + b"]" * 5_000,                                       # 10 KB, 5,000 levels
+    b'{"delivered": true, "x": ' + b"[" * 40 + b"]" * 40 + b"}",       # an ack, but 41 levels deep
+    b'{"delivered": true, "pad": "' + b"x" * MAX_ACK_BYTES + b'"}',    # an ack, but too large
+    b'{"delivered": true, "x": "\xff"}',                               # not UTF-8
+    b"{" * 3_000,                                                      # unbalanced
+])
+def test_an_oversized_deep_or_broken_answer_is_no_acknowledgement_and_never_raises(body: bytes) -> None:
+    assert acknowledges_delivery("declaration.forwarded", 200, body) is False
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    note = b'"' + b"[" * 100 + b'\\"]' + b"}" * 100 + b'"'
+    assert acknowledges_delivery("declaration.forwarded", 200, b'{"delivered": true, "note": ' + note + b"}")
+    assert acknowledges_delivery("declaration.forwarded", 200, b'\xef\xbb\xbf{"delivered": true}')  # UTF-8 BOM
+
+
+def test_a_parser_recursion_error_is_no_acknowledgement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The depth bound keeps json.loads from recursing that deep; should anything get past it, still False."""
+    monkeypatch.setattr(webhooks, "_nests_deeper", lambda text, limit: False)
+    assert acknowledges_delivery("declaration.forwarded", 200, b"[" * 5_000 + b"]" * 5_000) is False
 
 
 # ----- retries -------------------------------------------------------------------------------------
