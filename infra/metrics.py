@@ -146,6 +146,8 @@ def record_webhook_attempt(result: str, status_code: int | None, error: str | No
             reason = "refused"
         elif error and error.startswith("timeout"):
             reason = "timeout"
+        elif error and error.startswith("unexpected"):
+            reason = "unexpected"  # a bug in the sender (logged with its traceback), not the receiver
         else:
             reason = "network"
         webhook_failures.add(1, {"reason": reason})

@@ -10,6 +10,7 @@ connection (DNS rebinding) cannot point the request somewhere else. Redirects ar
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from domain.webhooks import ClaimedDelivery, SendResult, acknowledges_delivery
 from infra.target_guard import TargetGuard
 
 _tracer = trace.get_tracer("noticehub.webhooks")
+log = logging.getLogger("noticehub.webhooks")
 
 USER_AGENT = "Noticehub-Webhooks/1.0"
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -105,25 +107,41 @@ class WebhookSender:
             await self._session.close()
 
     async def send_many(self, deliveries: Sequence[ClaimedDelivery]) -> list[SendResult]:
-        """Attempt each delivery once, concurrently; never raises for a delivery's own failure."""
-        refused: dict[str, str | None] = {}
-        for url in {d.url for d in deliveries}:  # syntax, scheme and address rules once per URL per batch
-            try:
-                await self.guard.resolve(url)
-                refused[url] = None
-            except InvalidInput as exc:
-                refused[url] = exc.message
+        """Attempt each delivery once, concurrently. Never raises for a delivery's own failure, expected or not:
+        the batch's results are recorded together, so one delivery's exception would lose every other's outcome
+        (and leave the batch "sending" until its lease expired)."""
+        refused = {url: await self._refusal(url) for url in {d.url for d in deliveries}}  # once per URL per batch
         # One span per batch, not per request (a span per POST cost ~15 % of the sender's CPU); each
         # attempt's status, error and latency are in the delivery log and the metrics.
         with _tracer.start_as_current_span("webhook.send_batch", kind=SpanKind.CLIENT, attributes={
                 "noticehub.webhook.count": len(deliveries),
                 "noticehub.webhook.event_ids": [str(d.event_id) for d in deliveries[:50]]}) as span:
-            results = list(await asyncio.gather(*(self._send(d, refused[d.url]) for d in deliveries)))
+            results = list(await asyncio.gather(*(self._attempt(d, refused[d.url]) for d in deliveries)))
             failed = sum(1 for r in results if not r.ok)
             span.set_attribute("noticehub.webhook.failed", failed)
             if failed:
                 span.set_status(Status(StatusCode.ERROR, f"{failed} of {len(results)} attempts failed"))
         return results
+
+    async def _refusal(self, url: str) -> str | None:
+        """Why the guard will not let anything be sent to `url` (syntax, scheme, addresses), or None."""
+        try:
+            await self.guard.resolve(url)
+        except InvalidInput as exc:
+            return exc.message
+        except Exception as exc:  # a bug, not the URL's fault: its deliveries fail, the batch goes on
+            log.exception("checking webhook URL failed unexpectedly")
+            return _unexpected(exc)
+        return None
+
+    async def _attempt(self, d: ClaimedDelivery, refusal: str | None) -> SendResult:
+        """One delivery's attempt; whatever goes wrong unexpectedly is this delivery's failed attempt."""
+        started, t0 = datetime.now(UTC), time.perf_counter()
+        try:
+            return await self._send(d, refusal)
+        except Exception as exc:
+            log.exception("webhook delivery %s failed unexpectedly", d.id)
+            return _failed(d, started, t0, _unexpected(exc))
 
     async def _send(self, d: ClaimedDelivery, refusal: str | None) -> SendResult:
         started = datetime.now(UTC)  # real time: receivers check webhook-timestamp against their clock
@@ -149,6 +167,10 @@ class WebhookSender:
         return SendResult(d.id, started, status, None if ok else f"HTTP {status}",
                           int((time.perf_counter() - t0) * 1000),
                           acknowledged=acknowledges_delivery(d.topic, status, content))
+
+
+def _unexpected(exc: Exception) -> str:
+    return f"unexpected: {type(exc).__name__}: {exc}"[:300]
 
 
 def _failed(d: ClaimedDelivery, started: datetime, t0: float, error: str) -> SendResult:

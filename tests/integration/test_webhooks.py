@@ -528,6 +528,26 @@ async def test_a_deeply_nested_answer_is_no_acknowledgement_and_the_batch_keeps_
         (200, None, False), (200, None, False), (200, None, True)]
 
 
+async def test_a_send_that_fails_unexpectedly_is_its_own_failed_attempt(
+        receiver: Receiver, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import infra.webhook_sender as webhook_sender
+    from infra.target_guard import TargetGuard
+
+    def broken(topic: str, status_code: int, body: bytes) -> bool:  # a bug that hits one topic only
+        if topic == "declaration.forwarded":
+            raise RuntimeError("bug")
+        return False
+
+    monkeypatch.setattr(webhook_sender, "acknowledges_delivery", broken)
+    sender = webhook_sender.WebhookSender(TargetGuard(allow_local=True))
+    ok, failing = await sender.send_many([_claimed(receiver.url, "notice.forwarded", "a"),
+                                          _claimed(receiver.url, "declaration.forwarded", "b")])
+    await sender.aclose()
+    assert (ok.status_code, ok.error) == (200, None)
+    assert failing.status_code is None and failing.error == "unexpected: RuntimeError: bug"
+    assert "failed unexpectedly" in caplog.text  # logged with its traceback
+
+
 async def test_a_delivery_answered_with_deep_json_is_recorded_not_left_sending(
         make_tenant: Any, db: Any, broker: Any, worker: Any, owner_conn: Any, receiver: Receiver,
         allow_local: None) -> None:
