@@ -24,6 +24,7 @@ import math
 import random
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -107,17 +108,25 @@ class TargetUrl:
 
 
 def parse_target_url(url: str, *, allow_local: bool, field: str = "url") -> TargetUrl:
-    """Syntax rules for an endpoint URL: https (http only with local targets allowed), a host, no credentials."""
+    """Syntax rules for an endpoint URL: https (http only with local targets allowed), a host, a port that can be
+    connected to, no credentials, no raw control, format or space characters."""
     def refuse(message: str, code: str = "invalid") -> InvalidInput:
         return InvalidInput.from_problems([FieldProblem(field, message, code)])
 
     if len(url) > MAX_URL_LENGTH:
         raise refuse(f"At most {MAX_URL_LENGTH} characters.")
+    url = url.strip()  # surrounding whitespace is not part of it (the endpoint stores the stripped URL)
+    hidden = _unprintable(url)
+    if hidden is not None:
+        raise refuse(f"The URL must not contain control, format or space characters (found U+{ord(hidden):04X}); "
+                     "percent-encode them.")
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
         raise refuse(f"Not a valid URL: {exc}.") from exc
+    if port == 0:
+        raise refuse("Port 0 cannot be connected to; give a port from 1 to 65535, or none.")
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http") or (scheme == "http" and not allow_local):
         raise refuse("Webhook URLs must use https.", FORBIDDEN_TARGET if scheme == "http" else "invalid")
@@ -138,8 +147,15 @@ def parse_target_url(url: str, *, allow_local: bool, field: str = "url") -> Targ
             raise refuse("The host is not a valid DNS name.")
         if (host == "localhost" or host.endswith((".localhost", ".local", ".internal"))) and not allow_local:
             raise refuse(f"'{host}' is a local name; webhooks must reach a public address.", FORBIDDEN_TARGET)
-    return TargetUrl(url=url.strip(), scheme=scheme, host=host, port=port or (443 if scheme == "https" else 80),
+    return TargetUrl(url=url, scheme=scheme, host=host, port=port or (443 if scheme == "https" else 80),
                      is_ip_literal=literal)
+
+
+def _unprintable(url: str) -> str | None:
+    """The first character a URL must not hold raw: Unicode categories C* (controls such as CR/LF, which split
+    a request's header lines; format characters such as the bidi override U+202E, which make a URL read other
+    than it is; surrogates, private use, unassigned) and Z* (spaces, line and paragraph separators)."""
+    return next((c for c in url if unicodedata.category(c)[0] in "CZ"), None)
 
 
 def address_problem(address: str, *, allow_local: bool) -> str | None:

@@ -563,3 +563,23 @@ async def test_a_delivery_answered_with_deep_json_is_recorded_not_left_sending(
     acknowledged = await owner_conn.fetchval("SELECT acknowledged FROM webhook_deliveries WHERE event_id = $1",
                                              uuid.UUID(event_id))
     assert acknowledged is False
+
+
+async def test_a_stored_url_with_raw_control_characters_or_port_0_is_refused_at_delivery(
+        receiver: Receiver, make_tenant: Any) -> None:
+    """Endpoints registered before such URLs were refused: nothing goes on the wire (no injected header line)."""
+    from infra.target_guard import TargetGuard
+    from infra.webhook_sender import WebhookSender
+
+    sender = WebhookSender(TargetGuard(allow_local=True))
+    urls = [f"{receiver.url}\r\nX-Injected: y", f"{receiver.url}/a b", f"{receiver.url}\u202e",
+            receiver.url.replace(f":{receiver.port}", ":0")]
+    results = await sender.send_many([_claimed(url, "notice.forwarded", "x") for url in urls])
+    await sender.aclose()
+    assert all(r.status_code is None and r.error and r.error.startswith("refused: ") for r in results), results
+    assert receiver.requests == []
+
+    tenant = await make_tenant()
+    for url in urls:
+        payload = (await tenant.admin(CREATE, {"input": {"url": url, "events": ["*"]}}))["createWebhookEndpoint"]
+        assert (payload["__typename"], payload["field"]) == ("InvalidInputError", "url"), (url, payload)

@@ -55,6 +55,32 @@ def test_bad_urls_are_refused(url: str) -> None:
     assert exc.value.field == "url"
 
 
+@pytest.mark.parametrize("url", [
+    "https://8.8.8.8/h\r\nX: y",        # CR LF: a header line of its own on the wire
+    "https://8.8.8.8/h\nHost: evil",
+    "https://hooks.example/a b",         # space (Zs)
+    "https://hooks.example/a\tb",        # tab (Cc)
+    "https://hooks.example/\x7f",        # DEL (Cc)
+    "https://hooks.example/\u202e",      # right-to-left override (Cf): reads other than it is
+    "https://hooks.example/\u200b",      # zero-width space (Cf)
+    "https://hooks.example/a\u00a0b",     # no-break space (Zs)
+    "https://hooks.example/a\u2028b",     # line separator (Zl)
+    "https://hooks.example\u3000/",      # ideographic space (Zs)
+    "https://8.8.8.8:0/h",               # port 0: nothing to connect to
+    "http://127.0.0.1:0/h",
+])
+def test_urls_with_raw_control_format_or_space_characters_or_port_0_are_refused(url: str) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        parse_target_url(url, allow_local=True)
+    assert exc.value.field == "url" and _code(exc) == "invalid"
+
+
+def test_surrounding_whitespace_is_dropped_and_encoded_or_printable_characters_are_kept() -> None:
+    assert parse_target_url("  https://hooks.example/h\n", allow_local=False).url == "https://hooks.example/h"
+    assert parse_target_url("https://hooks.example/%0D%0A%E2%80%AE", allow_local=False).port == 443
+    assert parse_target_url("https://hooks.example/通知?q=é", allow_local=False).host == "hooks.example"
+    assert parse_target_url("https://hooks.example:65535/", allow_local=False).port == 65535
+
 def test_http_is_refused_as_a_forbidden_target_unless_local_targets_are_allowed() -> None:
     with pytest.raises(InvalidInput) as exc:
         parse_target_url("http://127.0.0.1:9/x", allow_local=False)
