@@ -198,7 +198,8 @@ class TrustQuery:
             party = decode_id(party_id, "Party", "partyId")
             async with ctx.uow() as uow:
                 in_force = await uow.policies.in_force()
-                days = window_days or in_force.policy.suspension.abusive_notifier.window_days
+                days = (in_force.policy.suspension.abusive_notifier.window_days if window_days is None
+                        else window_days)  # 0 is refused below, not read as "the default"
                 if not 1 <= days <= 3650:
                     raise InvalidInput("windowDays must be between 1 and 3650.", "windowDays")
                 record = await uow.trust.record(party, window_start(uow.clock.now(), days))
@@ -228,7 +229,7 @@ class TrustQuery:
         ctx = request_context(info)
 
         async def run() -> Any:
-            party = decode_id(party_id, "Party", "partyId") if party_id else None
+            party = decode_id(party_id, "Party", "partyId") if party_id is not None else None  # "": malformed
 
             return await ctx.connection(
                 lambda uow, after_id, limit: uow.trust.restriction_rows(party, after_id, limit),

@@ -131,3 +131,25 @@ async def test_withdrawal_reason_is_bounded_like_other_decision_texts(make_tenan
              "reason")
     withdrawn = (await reviewer(WITHDRAW, {"input": {"id": notice["id"], "reason": "w" * MAX_TEXT}}))
     assert withdrawn["withdrawDisclosure"]["__typename"] == "DisclosureWithdrawn"
+
+
+def _invalid(response: Any, mentions: str) -> None:
+    body = response.json()
+    assert "errors" in body, body
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "INVALID_INPUT" and mentions in error["message"], body
+
+
+async def test_a_zero_window_and_an_empty_party_id_are_refused_not_read_as_defaults(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    reviewer: GraphQLClient = s["reviewer"]
+    stats = "query($id: ID!, $w: Int) { notifierStats(partyId: $id, windowDays: $w) { windowDays } }"
+    for days in (0, -1, 3651):
+        _invalid(await reviewer.raw(stats, {"id": s["holder"], "w": days}), "windowDays")
+    assert (await reviewer(stats, {"id": s["holder"], "w": None}))["notifierStats"]["windowDays"] > 0  # the policy's
+    assert (await reviewer(stats, {"id": s["holder"], "w": 1}))["notifierStats"]["windowDays"] == 1
+
+    restrictions = "query($id: ID) { accountRestrictions(partyId: $id) { edges { node { id } } } }"
+    _invalid(await reviewer.raw(restrictions, {"id": ""}), "Party id")
+    assert (await reviewer(restrictions, {"id": None}))["accountRestrictions"]["edges"] == []
