@@ -26,7 +26,7 @@ from api.pagination import (
     encode_seq_cursor,
     page_size,
 )
-from api.types import IpRight, Listing, Party, decode_id, global_id, resolve_nodes_by_id
+from api.types import IpRight, Listing, Party, decode_id, decode_optional_id, global_id, resolve_nodes_by_id
 from domain import cases as case_domain
 from domain import notices as nd
 from domain.decisions import Decision as DomainDecision
@@ -629,9 +629,8 @@ class CaseQuery:
 
         async def run() -> Any:
             states = [str(s.value) for s in filter.states] if filter and filter.states else None  # type: ignore[attr-defined]
-            notice = decode_id(filter.notice_id, "Notice", "filter.noticeId") if filter and filter.notice_id else None
-            listing = (decode_id(filter.listing_id, "Listing", "filter.listingId")
-                       if filter and filter.listing_id else None)
+            notice = decode_optional_id(filter.notice_id if filter else None, "Notice", "filter.noticeId")
+            listing = decode_optional_id(filter.listing_id if filter else None, "Listing", "filter.listingId")
 
             return await ctx.connection(
                 lambda uow, after_id, limit: uow.cases.page(after_id, limit, states, notice, listing),

@@ -33,6 +33,7 @@ from api.types import (
     TenantMode,
     VerificationStatus,
     decode_id,
+    decode_optional_id,
     node_field,
 )
 from domain import reference as ref
@@ -285,7 +286,7 @@ class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, T
         c = request_context(info)
 
         async def run() -> Any:
-            holder = decode_id(filter.holder_id, "Party", "filter.holderId") if filter and filter.holder_id else None
+            holder = decode_optional_id(filter.holder_id if filter else None, "Party", "filter.holderId")
 
             return await c.connection(
                 lambda uow, after_id, limit: uow.ip_rights.page(after_id, limit, holder),
@@ -300,9 +301,7 @@ class Query(CaseQuery, PolicyQuery, TrustQuery, AuditQuery, NotificationQuery, T
         c = request_context(info)
 
         async def run() -> Any:
-            merchant = (
-                decode_id(filter.merchant_id, "Party", "filter.merchantId") if filter and filter.merchant_id else None
-            )
+            merchant = decode_optional_id(filter.merchant_id if filter else None, "Party", "filter.merchantId")
 
             return await c.connection(
                 lambda uow, after_id, limit: uow.listings.page(after_id, limit, merchant),

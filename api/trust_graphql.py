@@ -15,7 +15,7 @@ from strawberry.types import Info
 from api import errors as e
 from api.case_graphql import Case, CasePayload, CasesPayload, CasesSuccess, CaseSuccess, EvidenceInput, _evidence
 from api.context import request_context
-from api.types import Party, decode_id, global_id
+from api.types import Party, decode_id, decode_optional_id, global_id
 from domain.errors import InvalidInput
 from domain.policy import SuspensionGround as DomainSuspensionGround
 from domain.services import appeals as appeal_service
@@ -229,7 +229,7 @@ class TrustQuery:
         ctx = request_context(info)
 
         async def run() -> Any:
-            party = decode_id(party_id, "Party", "partyId") if party_id is not None else None  # "": malformed
+            party = decode_optional_id(party_id, "Party", "partyId")
 
             return await ctx.connection(
                 lambda uow, after_id, limit: uow.trust.restriction_rows(party, after_id, limit),

@@ -38,6 +38,11 @@ def decode_id(value: str | strawberry.ID, expected: str, field: str) -> UUID:
         raise InvalidInput(f"'{value}' is not a valid {expected} id.", field) from exc
 
 
+def decode_optional_id(value: str | strawberry.ID | None, expected: str, field: str) -> UUID | None:
+    """decode_id for an optional argument: left out (None) is None; "" is a malformed id, not "no filter"."""
+    return None if value is None else decode_id(value, expected, field)
+
+
 class _Node(NodeExtension):
     """strawberry's `node` field, except that an id that is not a global id, or names no Node type (unknown,
     or e.g. `Tenant`), is an INVALID_INPUT like decode_id's: strawberry raises GlobalIDValueError, which

@@ -1,5 +1,5 @@
 """Inputs of suspensions, appeals, account restrictions, notifier records and public-record edits through GraphQL:
-free text bounded as at intake, manual redaction kept to passages of free text, ids and windows checked."""
+free text bounded as at intake, manual redaction kept to passages of free text, windows and (filter) ids checked."""
 
 from __future__ import annotations
 
@@ -153,3 +153,15 @@ async def test_a_zero_window_and_an_empty_party_id_are_refused_not_read_as_defau
     restrictions = "query($id: ID) { accountRestrictions(partyId: $id) { edges { node { id } } } }"
     _invalid(await reviewer.raw(restrictions, {"id": ""}), "Party id")
     assert (await reviewer(restrictions, {"id": None}))["accountRestrictions"]["edges"] == []
+
+
+async def test_an_empty_id_in_a_list_filter_is_malformed_not_no_filter(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    reviewer: GraphQLClient = s["reviewer"]
+    for connection, filter_field, type_name in [("ipRights", "holderId", "Party"), ("listings", "merchantId", "Party"),
+                                                ("cases", "noticeId", "Notice"), ("cases", "listingId", "Listing")]:
+        query = '{ %s(filter: {%s: ""}) { edges { node { id } } } }' % (connection, filter_field)
+        _invalid(await reviewer.raw(query), f"{type_name} id")
+    assert len((await reviewer("{ ipRights(filter: {holderId: null}) { edges { node { id } } } }"))[
+        "ipRights"]["edges"]) == 1
