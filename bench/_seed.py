@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from domain.reference import IpRightInput, ListingInput, PartyInput, PartyKind, PersonalData, RightType
+from domain.reference import IpRightInput, ListingInput, PartyInput, PartyKind, PersonalDataInput, RightType
 from domain.services.reference import register_ip_right, upsert_listings, upsert_party
 from domain.services.tenancy import IssuedKey, NewTenant, create_api_key, create_tenant
 from domain.tenancy import Principal, Role, Tenant, TenantMode
@@ -56,9 +56,9 @@ async def seed_tenant(db: Database, *, listings: int, mode: TenantMode = TenantM
     async with db.uow(tenant.id) as uow:
         holder = await upsert_party(uow, principal, PartyInput(
             PartyKind.RIGHTS_HOLDER, "brand", "Brand",
-            personal_data=PersonalData(legal_name="Brand Holdings Ltd", email="legal@brand.example")))
+            personal_data=PersonalDataInput(legal_name="Brand Holdings Ltd", email="legal@brand.example")))
         merchant = await upsert_party(uow, principal, PartyInput(
-            PartyKind.MERCHANT, "shop", "Shop", personal_data=PersonalData(
+            PartyKind.MERCHANT, "shop", "Shop", personal_data=PersonalDataInput(
                 legal_name="Li Si", email="li@shop.example", phone="+86 138 0000 0000", address="Hangzhou")))
         right = await register_ip_right(uow, principal, IpRightInput(holder.id, RightType.TRADEMARK, "TM-1", "CN"))
     ids: list[UUID] = []
