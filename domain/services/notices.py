@@ -20,7 +20,6 @@ from domain.errors import (
 )
 from domain.ids import new_id
 from domain.notices import (
-    MAX_TEXT,
     Case,
     Measure,
     MeasureRequest,
@@ -383,8 +382,7 @@ async def confirm_measure(uow: UnitOfWork, principal: Principal, measure_id: UUI
     principal.require(*SUBMITTERS)
     if not applied and not (reason and reason.strip()):
         raise InvalidInput("Say why the measure could not be applied.", "reason")
-    if reason is not None and len(reason) > MAX_TEXT:
-        raise InvalidInput(f"Must be at most {MAX_TEXT} characters.", "reason")
+    check_reasons((), reason or "", "reason")
     # Locked with its siblings: of two confirmations at once, the second waits and then sees the first's
     # result, so one of them finds every measure applied and moves the case.
     siblings = await uow.measures.lock_siblings(measure_id)
