@@ -172,7 +172,8 @@ SuspensionRequestPayload = Annotated[
     strawberry.union("SuspensionRequestPayload"),
 ]
 AppealFilePayload = Annotated[
-    AppealFiled | e.InvalidInputError | e.NotFoundError | e.PolicyViolationError, strawberry.union("AppealFilePayload")
+    AppealFiled | e.InvalidInputError | e.NotFoundError | e.ConflictError | e.PolicyViolationError,
+    strawberry.union("AppealFilePayload"),
 ]
 AppealDecidePayload = Annotated[
     AppealDecided | e.InvalidInputError | e.NotFoundError | e.ConflictError | e.InvalidTransitionError,
@@ -296,7 +297,8 @@ class TrustMutation:
 
         return await e.payload(run)
 
-    @strawberry.mutation(description="An affected party appeals a decision (DSA Art 20) within the policy's window.")
+    @strawberry.mutation(description="An affected party appeals a decision (DSA Art 20) within the policy's window; "
+                                     "a decision has at most one appeal pending or upheld.")
     async def file_appeal(self, info: Info, input: FileAppealInput) -> AppealFilePayload:
         ctx = request_context(info)
 

@@ -2,7 +2,8 @@
 party, decided by a human other than the one who took the decision; an upheld appeal reverses the
 decision's effects with new decisions linked to the original. That holds for a case already archived
 too (the window may outlast the archive period): reopening un-archives it, its bundle stays as the
-record up to then, and it is archived again when it closes again (Effect.UNARCHIVE)."""
+record up to then, and it is archived again when it closes again (Effect.UNARCHIVE). A decision has one
+appeal at a time, and none after one was upheld."""
 
 from __future__ import annotations
 
@@ -57,8 +58,12 @@ async def file_appeal(uow: UnitOfWork, principal: Principal, data: AppealInput) 
     evidence_problems(p, data.evidence)
     if p.items:
         raise InvalidInput.from_problems(p.items)
+    standing = await uow.trust.standing_appeal(decision.id)
+    if standing is not None:
+        raise Conflict(f"An appeal against this decision is already {'pending' if standing == 'filed' else standing}.",
+                       "decisionId")
     appeal_id = new_id()
-    await uow.trust.add_appeal(
+    if not await uow.trust.add_appeal(
         {
             "id": appeal_id,
             "decision_id": decision.id,
@@ -69,7 +74,8 @@ async def file_appeal(uow: UnitOfWork, principal: Principal, data: AppealInput) 
             "evidence": [e.as_json() for e in data.evidence],
             "filed_at": now,
         }
-    )
+    ):
+        raise Conflict("An appeal against this decision was filed at the same time.", "decisionId")
     uow.decisions.record(
         DecisionDraft(
             subject_type="appeal",
@@ -116,7 +122,7 @@ async def decide_appeal(
         raise Forbidden("An appeal is decided by a reviewer other than the one who took the decision.")
     now = uow.clock.now()
     if not await uow.trust.decide_appeal(appeal_id, "upheld" if uphold else "rejected", principal.actor, now):
-        raise Conflict("This appeal was already decided.", "appealId")
+        raise Conflict("This appeal was already decided (or superseded by an earlier one).", "appealId")
     in_force = await uow.policies.in_force()
     link = (Reason("appeal", str(appeal_id)), Reason("appealed_decision", str(decision.id)))
     uow.decisions.record(

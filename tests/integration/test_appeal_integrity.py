@@ -1,0 +1,134 @@
+"""Appeals through GraphQL: a decision has at most one appeal pending or upheld (migration 0014)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+from yoyo import get_backend, read_migrations
+
+from infra.migrate import MIGRATIONS_DIR, _yoyo_url
+from tests.conftest import TenantHandle, _with_database
+from tests.e2e.test_preset_flows import CASE, _seed
+from tests.e2e.test_trust_flows import (
+    STATS,
+    _applied,
+    _notice,
+    _party_id,
+)
+
+FILE = """mutation($input: FileAppealInput!) { fileAppeal(input: $input) {
+  __typename ... on AppealFiled { appealId } ... on Error { code message field } } }"""
+DECIDE = """mutation($input: DecideAppealInput!) { decideAppeal(input: $input) {
+  __typename ... on AppealDecided { outcome } ... on Error { code message field } } }"""
+DECISIONS = """query($id: ID!) { decisions(subjectId: $id, first: 100) { edges { node {
+  id kind outcome reasons { code } } } } }"""
+
+
+async def _decisions(s: dict[str, Any], case_id: str) -> list[dict[str, Any]]:
+    edges = (await s["reviewer"](DECISIONS, {"id": case_id}))["decisions"]["edges"]
+    return [e["node"] for e in edges]
+
+
+async def _decision_id(s: dict[str, Any], case_id: str, kind: str) -> str:
+    [decision_id] = [d["id"] for d in await _decisions(s, case_id) if d["kind"] == kind]
+    return decision_id
+
+
+async def _file(s: dict[str, Any], decision_id: str, appellant: str) -> dict[str, Any]:
+    filed: dict[str, Any] = (await s["integration"](FILE, {"input": {
+        "decisionId": decision_id, "appellantId": appellant, "grounds": "The goods are genuine."}}))["fileAppeal"]
+    return filed
+
+
+async def _decide(tenant: TenantHandle, appeal_id: str, uphold: bool) -> dict[str, Any]:
+    # The admin, not the reviewer who took the decisions appealed here.
+    decided: dict[str, Any] = (await tenant.admin(DECIDE, {"input": {"appealId": appeal_id,
+                                                                      "uphold": uphold}}))["decideAppeal"]
+    return decided
+
+
+async def _case_decisions(s: dict[str, Any], case_id: str) -> list[str]:
+    return [d["kind"] for d in await _decisions(s, case_id) if d["kind"].startswith("case.")]
+
+
+async def test_a_decision_has_one_appeal_standing_and_is_reversed_once(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = (await _notice(s, s["listings"]))["cases"]
+    await _applied(s, case["id"])
+    takedown = await _decision_id(s, case["id"], "case.request_measures")
+    merchant = await _party_id(s["integration"], "shop")
+
+    first = await _file(s, takedown, merchant)
+    assert first["__typename"] == "AppealFiled", first
+    again = await _file(s, takedown, merchant)
+    assert (again["__typename"], again.get("field")) == ("ConflictError", "decisionId")
+    assert "pending" in again["message"]
+    # A rejected appeal leaves the decision open to another one.
+    assert (await _decide(tenant, first["appealId"], uphold=False))["outcome"] == "rejected"
+    second = await _file(s, takedown, merchant)
+    assert second["__typename"] == "AppealFiled", second
+    assert (await _decide(tenant, second["appealId"], uphold=True))["outcome"] == "upheld"
+    third = await _file(s, takedown, merchant)
+    assert (third["__typename"], third.get("field")) == ("ConflictError", "decisionId")
+    assert "upheld" in third["message"]
+
+    assert (await s["integration"](CASE, {"id": case["id"]}))["node"]["state"] == "CLOSED"
+    assert (await _case_decisions(s, case["id"])).count("case.reverse_on_appeal") == 1
+    stats = (await s["reviewer"](STATS, {"id": s["holder"]}))["notifierStats"]
+    assert (stats["cases"], stats["accepted"], stats["rejected"], stats["acceptanceRate"]) == (1, 1, 1, 0.5)
+
+
+async def test_migration_0014_supersedes_the_appeals_that_repeated_a_standing_one() -> None:
+    """Appeals filed before the fix: per decision, the upheld one (else the earliest pending) stays; the
+    repeats become `superseded`, so the unique index can hold. Rolled back, they are what they were."""
+    admin_url = os.environ["NOTICEHUB_TEST_ADMIN_URL"]
+    name = f"nh_0014_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = _with_database(admin_url, name)
+        backend = get_backend(_yoyo_url(url))
+        migrations = read_migrations(str(MIGRATIONS_DIR))
+        ours = migrations.filter(lambda m: m.id == "0014_one_appeal_per_decision")
+        with backend.lock():
+            backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < ours[0].id)))
+        conn = await asyncpg.connect(url)
+        tenant, repeated, single = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        start = datetime.fromisoformat("2026-03-01T00:00:00+00:00")
+        rows = {"early": (repeated, "filed", None), "won": (repeated, "upheld", start),
+                "again": (repeated, "upheld", start + timedelta(days=1)), "lost": (repeated, "rejected", start),
+                "late": (repeated, "filed", None), "alone": (single, "filed", None)}
+        ids = {key: uuid.uuid4() for key in rows}
+        for n, (key, (decision, status, decided_at)) in enumerate(rows.items()):
+            await conn.execute(
+                "INSERT INTO appeals (tenant_id, id, decision_id, appellant_id, grounds, status, filed_at, decided_at)"
+                " VALUES ($1, $2, $3, $4, 'g', $5, $6, $7)",
+                tenant, ids[key], decision, uuid.uuid4(), status, start - timedelta(days=10 - n), decided_at)
+
+        async def statuses() -> dict[str, str]:
+            found = {r["id"]: r["status"] for r in await conn.fetch("SELECT id, status FROM appeals")}
+            return {key: found[ids[key]] for key in rows}
+
+        with backend.lock():
+            backend.apply_migrations(backend.to_apply(ours))
+        assert await statuses() == {"early": "superseded", "won": "upheld", "again": "superseded",
+                                    "lost": "rejected", "late": "superseded", "alone": "filed"}
+        try:
+            await conn.execute("INSERT INTO appeals (tenant_id, id, decision_id, appellant_id, grounds, status,"
+                               " filed_at) VALUES ($1, $2, $3, $4, 'g', 'filed', now())",
+                               tenant, uuid.uuid4(), single, uuid.uuid4())
+            raise AssertionError("a second pending appeal of one decision was stored")
+        except asyncpg.UniqueViolationError:
+            pass
+        with backend.lock():
+            backend.rollback_migrations(backend.to_rollback(ours))
+        assert await statuses() == {key: status for key, (_, status, _) in rows.items()}
+        await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
