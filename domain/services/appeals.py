@@ -2,8 +2,8 @@
 party, decided by a human other than the one who took the decision; an upheld appeal reverses the
 decision's effects with new decisions linked to the original. That holds for a case already archived
 too (the window may outlast the archive period): reopening un-archives it, its bundle stays as the
-record up to then, and it is archived again when it closes again (Effect.UNARCHIVE). A decision has one
-appeal at a time, and none after one was upheld."""
+record up to then, and it is archived again when it closes again (Effect.UNARCHIVE). A decision is
+appealed once at a time and reversed at most once."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from domain.cases import CaseEvent, CaseState
-from domain.decisions import DecisionDraft, Reason, RuleRecord
+from domain.decisions import Decision, DecisionDraft, Reason, RuleRecord
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyViolation, Problems
 from domain.ids import new_id
 from domain.notices import Evidence, evidence_problems
@@ -26,6 +26,8 @@ from domain.tenancy import Principal
 TAKEDOWN_KINDS = frozenset({"case.request_measures", "case.accept_action_proof", "case.declaration_deadline_passed"})
 REJECTION_KINDS = frozenset({"case.reject", "case.clarification_expired"})
 RESTRICTION_KINDS = frozenset({"account.suspension", "account.termination", "account.warning"})
+# A case decision no longer stands once an appeal reversed the case after it (rejected or reopened it).
+REVERSAL_KINDS = frozenset({f"case.{CaseEvent.REVERSE_ON_APPEAL.value}", f"case.{CaseEvent.REOPEN_ON_APPEAL.value}"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,8 @@ async def file_appeal(uow: UnitOfWork, principal: Principal, data: AppealInput) 
     if standing is not None:
         raise Conflict(f"An appeal against this decision is already {'pending' if standing == 'filed' else standing}.",
                        "decisionId")
+    if await _reversed(uow, decision):
+        raise Conflict("This decision was already reversed on appeal.", "decisionId")
     appeal_id = new_id()
     if not await uow.trust.add_appeal(
         {
@@ -109,6 +113,13 @@ async def _affected_parties(uow: UnitOfWork, kind: str, subject_id: UUID, case_i
     return parties
 
 
+async def _reversed(uow: UnitOfWork, decision: Decision) -> bool:
+    """Whether an upheld appeal already reversed the case after this decision (this one's or a sibling's: a
+    request for measures and the passed declaration deadline that kept them are one takedown)."""
+    return decision.case_id is not None and await uow.decision_reads.any_since(
+        decision.case_id, decision.seq, REVERSAL_KINDS)
+
+
 async def decide_appeal(
     uow: UnitOfWork, principal: Principal, appeal_id: UUID, uphold: bool, reason_text: str = ""
 ) -> str:
@@ -123,6 +134,13 @@ async def decide_appeal(
     now = uow.clock.now()
     if not await uow.trust.decide_appeal(appeal_id, "upheld" if uphold else "rejected", principal.actor, now):
         raise Conflict("This appeal was already decided (or superseded by an earlier one).", "appealId")
+    case = None
+    if uphold and decision.case_id is not None:
+        # Locked before the check: of two appeals against one case upheld at once, the second waits and then
+        # sees the first one's reversal.
+        case = await uow.cases.lock(decision.case_id)
+        assert case is not None
+    reversed_before = case is not None and await _reversed(uow, decision)
     in_force = await uow.policies.in_force()
     link = (Reason("appeal", str(appeal_id)), Reason("appealed_decision", str(decision.id)))
     uow.decisions.record(
@@ -135,13 +153,15 @@ async def decide_appeal(
             actor=principal.actor,
             automated=False,
             policy_version=in_force.version,
-            reasons=link,
+            reasons=(*link, Reason("already_reversed")) if reversed_before else link,
             reason_text=reason_text,
         )
     )
     uow.outbox.add("appeal.decided", {"appeal_id": str(appeal_id), "upheld": uphold}, ordering_key=str(appeal_id))
     if not uphold:
         return "rejected"
+    if reversed_before:  # undoing it again would reopen and reject the case anew, and count against the notifier
+        return "upheld"
     rules = [
         RuleRecord(
             "suspension.appeals",
@@ -152,8 +172,6 @@ async def decide_appeal(
     if decision.kind in RESTRICTION_KINDS:
         await end_restriction(uow, in_force, decision.subject_id, "appeal upheld", principal.actor, automated=False)
         return "upheld"
-    assert decision.case_id is not None
-    [case] = await uow.cases.get_many([decision.case_id])
     assert case is not None
     work = CaseWork(uow, in_force, principal.actor)
     if decision.kind in TAKEDOWN_KINDS:

@@ -1,7 +1,9 @@
-"""Appeals through GraphQL: a decision has at most one appeal pending or upheld (migration 0014)."""
+"""Appeals through GraphQL: a decision has at most one appeal pending or upheld (migration 0014) and is reversed at
+most once."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from datetime import datetime, timedelta
@@ -12,7 +14,7 @@ from yoyo import get_backend, read_migrations
 
 from infra.migrate import MIGRATIONS_DIR, _yoyo_url
 from tests.conftest import TenantHandle, _with_database
-from tests.e2e.test_preset_flows import CASE, _seed
+from tests.e2e.test_preset_flows import ADVANCE, CASE, _fire_due_deadlines, _seed
 from tests.e2e.test_trust_flows import (
     STATS,
     _applied,
@@ -132,3 +134,63 @@ async def test_migration_0014_supersedes_the_appeals_that_repeated_a_standing_on
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_an_appeal_of_a_decision_already_reversed_changes_nothing(make_tenant: Any, db: Any) -> None:
+    """cn-ecl: the merchant did not declare within 30 days, so the measures stand: a second takedown decision
+    on the same case. Upholding an appeal against either reverses the case; the other has nothing left to undo."""
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=2)
+    both, other = [c["id"] for c in (await _notice(s, s["listings"]))["cases"]]
+    for case_id in (both, other):
+        await _applied(s, case_id)
+    await tenant.admin(ADVANCE, {"s": 31 * 86400})
+    assert await _fire_due_deadlines(db) >= 2
+    merchant = await _party_id(s["integration"], "shop")
+    takedowns = ("case.request_measures", "case.declaration_deadline_passed")
+
+    # Both decisions of one case are appealed; both appeals are pending when the first is upheld.
+    first, second = [await _file(s, await _decision_id(s, both, kind), merchant) for kind in takedowns]
+    assert (first["__typename"], second["__typename"]) == ("AppealFiled", "AppealFiled")
+    assert (await _decide(tenant, first["appealId"], uphold=True))["outcome"] == "upheld"
+    reversed_once = await _case_decisions(s, both)
+    assert reversed_once[-3:] == ["case.reopen_on_appeal", "case.reject", "case.close"]
+    stats = (await s["reviewer"](STATS, {"id": s["holder"]}))["notifierStats"]
+    assert (stats["accepted"], stats["rejected"]) == (2, 1)
+
+    assert (await _decide(tenant, second["appealId"], uphold=True))["outcome"] == "upheld"
+    assert await _case_decisions(s, both) == reversed_once  # not reopened and rejected again
+    last = (await _decisions(s, both))[-1]
+    assert (last["kind"], last["outcome"]) == ("appeal.decide", "upheld")
+    assert "already_reversed" in [r["code"] for r in last["reasons"]]
+    assert (await s["integration"](CASE, {"id": both}))["node"]["state"] == "CLOSED"
+    assert (await s["reviewer"](STATS, {"id": s["holder"]}))["notifierStats"]["rejected"] == 1
+
+    # Once a case is reversed, its other takedown decision is not open to appeal any more.
+    lapsed = await _file(s, await _decision_id(s, other, takedowns[1]), merchant)
+    assert (await _decide(tenant, lapsed["appealId"], uphold=True))["outcome"] == "upheld"
+    late = await _file(s, await _decision_id(s, other, takedowns[0]), merchant)
+    assert (late["__typename"], late.get("field")) == ("ConflictError", "decisionId")
+    assert "reversed" in late["message"]
+
+
+async def test_appeals_filed_or_upheld_at_the_same_time_reverse_once(make_tenant: Any, db: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = (await _notice(s, s["listings"]))["cases"]
+    await _applied(s, case["id"])
+    await tenant.admin(ADVANCE, {"s": 31 * 86400})
+    assert await _fire_due_deadlines(db) >= 1
+    merchant = await _party_id(s["integration"], "shop")
+    requested, lapsed = [await _decision_id(s, case["id"], kind)
+                         for kind in ("case.request_measures", "case.declaration_deadline_passed")]
+
+    filed = await asyncio.gather(*[_file(s, requested, merchant) for _ in range(4)])
+    assert sorted(f["__typename"] for f in filed) == ["AppealFiled"] + ["ConflictError"] * 3
+    [first] = [f for f in filed if f["__typename"] == "AppealFiled"]
+    second = await _file(s, lapsed, merchant)
+    decided = await asyncio.gather(*[_decide(tenant, a["appealId"], uphold=True) for a in (first, second)])
+    assert [(d["__typename"], d.get("outcome")) for d in decided] == [("AppealDecided", "upheld")] * 2
+    kinds = await _case_decisions(s, case["id"])
+    assert (kinds.count("case.reopen_on_appeal"), kinds.count("case.reject")) == (1, 1)
+    assert (await s["reviewer"](STATS, {"id": s["holder"]}))["notifierStats"]["rejected"] == 1
