@@ -72,7 +72,9 @@ class EndAccountRestrictionInput:
 @strawberry.input
 class FileAppealInput:
     decision_id: strawberry.ID
-    appellant_id: strawberry.ID = strawberry.field(description="The affected party filing the appeal.")
+    appellant_id: strawberry.ID = strawberry.field(
+        description="The party the decision acts against: the merchant for measures on its listing, the notifier "
+        "for a rejected notice, the restricted party for an account restriction.")
     grounds: str
     explanation: str = ""
     evidence: list[EvidenceInput] = strawberry.field(default_factory=list)

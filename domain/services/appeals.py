@@ -1,8 +1,8 @@
-"""Internal complaints against decisions (DSA Art 20): filed within the policy's window by an affected
-party, decided by a human other than the one who took the decision; an upheld appeal reverses the
-decision's effects with new decisions linked to the original. That holds for a case already archived
-too (the window may outlast the archive period): reopening un-archives it, its bundle stays as the
-record up to then, and it is archived again when it closes again (Effect.UNARCHIVE). A decision is
+"""Internal complaints against decisions (DSA Art 20): filed within the policy's window by the party the
+decision acts against, decided by a human other than the one who took the decision; an upheld appeal
+reverses the decision's effects with new decisions linked to the original. That holds for a case already
+archived too (the window may outlast the archive period): reopening un-archives it, its bundle stays as
+the record up to then, and it is archived again when it closes again (Effect.UNARCHIVE). A decision is
 appealed once at a time and reversed at most once."""
 
 from __future__ import annotations
@@ -51,9 +51,8 @@ async def file_appeal(uow: UnitOfWork, principal: Principal, data: AppealInput) 
     window = in_force.policy.suspension.appeals.window_days
     if now > decision.decided_at + timedelta(days=window):
         raise PolicyViolation(f"The appeal window of {window} days after the decision has passed.", "decisionId")
-    affected = await _affected_parties(uow, decision.kind, decision.subject_id, decision.case_id)
-    if data.appellant_id not in affected:
-        raise Forbidden("Only a party affected by the decision can appeal it.")
+    if data.appellant_id not in await _affected_parties(uow, decision):
+        raise InvalidInput(_who_appeals(decision.kind), "appellantId")
     p = Problems()
     if not data.grounds.strip() or len(data.grounds) > 200:
         p.add("grounds", "Give the grounds of the appeal (1-200 characters).")
@@ -97,20 +96,32 @@ async def file_appeal(uow: UnitOfWork, principal: Principal, data: AppealInput) 
     return appeal_id
 
 
-async def _affected_parties(uow: UnitOfWork, kind: str, subject_id: UUID, case_id: UUID | None) -> set[UUID]:
-    if kind in RESTRICTION_KINDS:
-        row = await uow.trust.restriction(subject_id)
+async def _affected_parties(uow: UnitOfWork, decision: Decision) -> set[UUID]:
+    """Who the decision acts against (DSA Art 20): the merchant whose listing it restricts, the notifier whose
+    notice it rejects, the party it restricts. Never the other side: a complainant winning an appeal against
+    the takedown it asked for would lift it."""
+    if decision.kind in RESTRICTION_KINDS:
+        row = await uow.trust.restriction(decision.subject_id)
         return {row["party_id"]} if row else set()
-    if case_id is None:
+    if decision.case_id is None:
         return set()
-    [case] = await uow.cases.get_many([case_id])
+    [case] = await uow.cases.get_many([decision.case_id])
     if case is None:
         return set()
+    if decision.kind in TAKEDOWN_KINDS:
+        return {case.merchant_id}
     [notice] = await uow.notices.get_many([case.notice_id])
-    parties = {case.merchant_id}
-    if notice is not None:
-        parties |= {notice.complainant_id} | ({notice.agent_id} if notice.agent_id else set())
-    return parties
+    if notice is None:
+        return set()
+    return {notice.complainant_id} | ({notice.agent_id} if notice.agent_id else set())
+
+
+def _who_appeals(kind: str) -> str:
+    if kind in TAKEDOWN_KINDS:
+        return "Only the merchant whose listing the measures restrict can appeal them."
+    if kind in REJECTION_KINDS:
+        return "Only the notifier of the rejected notice (the rights holder or its agent) can appeal its rejection."
+    return "Only the restricted party can appeal an account restriction."
 
 
 async def _reversed(uow: UnitOfWork, decision: Decision) -> bool:

@@ -1,5 +1,5 @@
 """Appeals through GraphQL: a decision has at most one appeal pending or upheld (migration 0014) and is reversed at
-most once."""
+most once, only by the party it acts against."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from strawberry import relay
 from yoyo import get_backend, read_migrations
 
 from infra.migrate import MIGRATIONS_DIR, _yoyo_url
 from tests.conftest import TenantHandle, _with_database
 from tests.e2e.test_preset_flows import ADVANCE, CASE, _fire_due_deadlines, _seed
 from tests.e2e.test_trust_flows import (
+    REJECT,
     STATS,
     _applied,
     _notice,
@@ -194,3 +196,27 @@ async def test_appeals_filed_or_upheld_at_the_same_time_reverse_once(make_tenant
     kinds = await _case_decisions(s, case["id"])
     assert (kinds.count("case.reopen_on_appeal"), kinds.count("case.reject")) == (1, 1)
     assert (await s["reviewer"](STATS, {"id": s["holder"]}))["notifierStats"]["rejected"] == 1
+
+
+async def test_only_the_party_a_decision_acts_against_appeals_it(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=2)
+    taken_down, rejected = [c["id"] for c in (await _notice(s, s["listings"]))["cases"]]
+    await _applied(s, taken_down)
+    await s["reviewer"](REJECT, {"input": {"caseId": rejected, "reasons": [{"code": "insufficient_evidence"}]}})
+    takedown = await _decision_id(s, taken_down, "case.request_measures")
+    rejection = await _decision_id(s, rejected, "case.reject")
+    merchant, complainant = await _party_id(s["integration"], "shop"), s["holder"]
+
+    # The complainant asked for the takedown: winning an appeal against it would lift it.
+    own_takedown = await _file(s, takedown, complainant)
+    assert (own_takedown["__typename"], own_takedown.get("field")) == ("InvalidInputError", "appellantId")
+    # The merchant's listing stays up after a rejection: nothing to complain about.
+    not_its_rejection = await _file(s, rejection, merchant)
+    assert (not_its_rejection["__typename"], not_its_rejection.get("field")) == ("InvalidInputError", "appellantId")
+    nobody = await _file(s, takedown, relay.to_base64("Party", uuid.uuid4()))
+    assert (nobody["__typename"], nobody.get("field")) == ("InvalidInputError", "appellantId")
+
+    assert (await _file(s, takedown, merchant))["__typename"] == "AppealFiled"
+    assert (await _file(s, rejection, complainant))["__typename"] == "AppealFiled"
+    assert (await s["integration"](CASE, {"id": taken_down}))["node"]["state"] == "MEASURES_APPLIED"
