@@ -278,7 +278,7 @@ class TrustMutation:
                 uow, ctx.principal, decode_id(input.case_id, "Case", "caseId"), input.reason),
             lambda case: CaseSuccess(case=Case.from_domain(case)))
 
-    @strawberry.mutation(description="Record the IP office's decision on an invalidation request.")
+    @strawberry.mutation(description="Record the IP office's decision on the pending invalidation request, once.")
     async def record_invalidation_outcome(self, info: Info, input: InvalidationOutcomeInput) -> CasesPayload:
         ctx = request_context(info)
         return await ctx.mutate(

@@ -19,6 +19,7 @@ from domain.policy import Policy
 from domain.reference import (
     IpRight,
     IpRightInput,
+    LegalStatus,
     LegalStatusInput,
     Listing,
     ListingInput,
@@ -66,8 +67,13 @@ class IpRightRepository(Protocol):
     async def get_many(self, ids: Sequence[UUID]) -> list[IpRight | None]: ...
     async def page(self, after: UUID | None, first: int, holder_id: UUID | None) -> list[IpRight]: ...
     async def set_verification(self, right_id: UUID, status: VerificationStatus) -> IpRight | None: ...
-    async def set_legal_status(self, right_id: UUID, data: LegalStatusInput) -> IpRight | None: ...
-    async def set_invalidation_outcome(self, right_id: UUID, outcome: str, at: datetime) -> None: ...
+    async def set_legal_status(self, right_id: UUID, data: LegalStatusInput) -> IpRight | None:
+        """A different invalidation than the one on record replaces it and is pending again."""
+        ...
+    async def set_invalidation_outcome(self, right_id: UUID, outcome: str, at: datetime,
+                                       legal_status: LegalStatus) -> bool:
+        """False when no invalidation is on record or its outcome already is (recorded meanwhile)."""
+        ...
 
 
 class ListingRepository(Protocol):

@@ -14,7 +14,7 @@ from domain.ids import new_id
 from domain.notices import MAX_TEXT, Case, Evidence, MeasureRequest, MeasureStatus, evidence_problems
 from domain.policy import SuspensionGround
 from domain.ports import UnitOfWork
-from domain.reference import LegalStatus, LegalStatusInput
+from domain.reference import LegalStatus
 from domain.services.accounts import end_restriction
 from domain.services.case_work import CaseWork
 from domain.services.declarations import start_window_on_resume
@@ -154,19 +154,24 @@ async def record_invalidation_outcome(
 ) -> list[Case]:
     """The IP office decided the invalidation request. `invalidated`: every case relying on the right is
     rejected, measures lifted, strikes voided, the notifier's record counts it unfounded.
-    `upheld` / `withdrawn`: suspended cases resume where they stopped, with the window time left."""
+    `upheld` / `withdrawn`: suspended cases resume where they stopped, with the window time left.
+    The office decides once: a second outcome would undo or repeat the first one's effects."""
     principal.require(*REVIEWERS, *SUBMITTERS)
     if outcome not in {"invalidated", "upheld", "withdrawn"}:
         raise InvalidInput("outcome must be invalidated, upheld or withdrawn.", "outcome")
     [right] = await uow.ip_rights.get_many([right_id])
     if right is None:
         raise NotFound("IP right", "ipRightId")
-    if right.invalidation is None:
+    invalidation = right.invalidation
+    if invalidation is None:
         raise Conflict("No invalidation request is on record for this right.", "ipRightId")
+    if not invalidation.pending:
+        raise Conflict(f"The outcome of {invalidation.office} {invalidation.case_number} was already recorded "
+                       f"({invalidation.outcome}).", "ipRightId")
     in_force = await uow.policies.in_force()
     status = LegalStatus.INVALIDATED if outcome == "invalidated" else LegalStatus.ACTIVE
-    await uow.ip_rights.set_legal_status(right_id, LegalStatusInput(status, right.invalidation))
-    await uow.ip_rights.set_invalidation_outcome(right_id, outcome, decided_at or uow.clock.now())
+    if not await uow.ip_rights.set_invalidation_outcome(right_id, outcome, decided_at or uow.clock.now(), status):
+        raise Conflict("The outcome of this invalidation request was recorded at the same time.", "ipRightId")
     uow.decisions.record(
         DecisionDraft(
             subject_type="ip_right",
@@ -176,7 +181,7 @@ async def record_invalidation_outcome(
             actor=principal.actor,
             automated=False,
             policy_version=in_force.version,
-            reasons=(Reason(outcome, f"{right.invalidation.office} {right.invalidation.case_number}"),),
+            reasons=(Reason(outcome, f"{invalidation.office} {invalidation.case_number}"),),
         )
     )
     case_ids = await uow.trust.cases_relying_on(right_id)

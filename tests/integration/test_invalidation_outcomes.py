@@ -1,0 +1,60 @@
+"""Invalidation outcomes through GraphQL: the IP office's decision on an invalidation request is recorded once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tests.conftest import TenantHandle
+from tests.e2e.test_preset_flows import _seed
+from tests.e2e.test_trust_flows import (
+    LEGAL_STATUS,
+    STATS,
+    _applied,
+    _notice,
+)
+from tests.integration.test_appeal_integrity import _decisions
+
+OUTCOME = """mutation($input: InvalidationOutcomeInput!) { recordInvalidationOutcome(input: $input) {
+  __typename ... on CasesSuccess { cases { id state } } ... on Error { code message field } } }"""
+RIGHT = """query($id: ID!) { node(id: $id) { ... on IpRight { legalStatus invalidation { caseNumber } } } }"""
+NOW = "{ viewer { tenant { now } } }"
+PENDING = {"office": "CNIPA", "caseNumber": "WX-1", "acceptedAt": "2026-01-10"}
+
+
+async def _outcome(s: dict[str, Any], outcome: str, decided_at: str | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = (await s["reviewer"](OUTCOME, {"input": {
+        "ipRightId": s["right"], "outcome": outcome, "decidedAt": decided_at}}))["recordInvalidationOutcome"]
+    return result
+
+
+async def _pending(s: dict[str, Any], invalidation: dict[str, str] = PENDING) -> None:
+    await s["integration"](LEGAL_STATUS, {"input": {"id": s["right"], "legalStatus": "INVALIDATION_PENDING",
+                                                    "invalidation": invalidation}})
+
+
+async def _stored_outcome(tenant: TenantHandle, db: Any) -> tuple[str | None, datetime | None]:
+    async with db.tenant_tx(await tenant.tenant_id(db)) as conn:
+        row = await conn.fetchrow("SELECT invalidation_outcome, invalidation_decided_at FROM ip_rights")
+    return row["invalidation_outcome"], row["invalidation_decided_at"]
+
+
+async def test_an_invalidation_outcome_is_recorded_once(make_tenant: Any, db: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = (await _notice(s, s["listings"]))["cases"]
+    await _applied(s, case["id"])
+    await _pending(s)
+    invalidated = await _outcome(s, "INVALIDATED")
+    assert [c["state"] for c in invalidated["cases"]] == ["CLOSED"]
+    decided = await _decisions(s, case["id"])
+
+    # Upheld after invalidated would make the right active again while its cases stay rejected.
+    for outcome in ("UPHELD", "WITHDRAWN", "INVALIDATED"):
+        again = await _outcome(s, outcome)
+        assert (again["__typename"], again.get("field")) == ("ConflictError", "ipRightId")
+    assert (await s["reviewer"](RIGHT, {"id": s["right"]}))["node"]["legalStatus"] == "INVALIDATED"
+    assert (await _stored_outcome(tenant, db))[0] == "invalidated"
+    assert await _decisions(s, case["id"]) == decided
+    stats = (await s["reviewer"](STATS, {"id": s["holder"]}))["notifierStats"]
+    assert (stats["rejected"], stats["manifestlyUnfounded"]) == (1, 1)
