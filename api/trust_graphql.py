@@ -60,7 +60,9 @@ class ResumeCaseInput:
 class InvalidationOutcomeInput:
     ip_right_id: strawberry.ID
     outcome: InvalidationOutcome  # type: ignore[valid-type]
-    decided_at: datetime | None = None
+    decided_at: datetime | None = strawberry.field(
+        default=None, description="When the office decided: with an offset, past, not before the request was "
+        "accepted; default now.")
 
 
 @strawberry.input

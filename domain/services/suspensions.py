@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from domain.cases import OPEN_STATES, SUSPENDABLE_STATES, CaseEvent, CaseState
+from domain.dates import is_supported_instant
 from domain.decisions import AUTOMATED, DecisionDraft, Reason, RuleRecord
 from domain.errors import Conflict, InvalidInput, NotFound, PolicyViolation, Problems
 from domain.ids import new_id
@@ -168,9 +169,10 @@ async def record_invalidation_outcome(
     if not invalidation.pending:
         raise Conflict(f"The outcome of {invalidation.office} {invalidation.case_number} was already recorded "
                        f"({invalidation.outcome}).", "ipRightId")
+    at = _decided_at(decided_at, uow.clock.now(), invalidation.accepted_at)
     in_force = await uow.policies.in_force()
     status = LegalStatus.INVALIDATED if outcome == "invalidated" else LegalStatus.ACTIVE
-    if not await uow.ip_rights.set_invalidation_outcome(right_id, outcome, decided_at or uow.clock.now(), status):
+    if not await uow.ip_rights.set_invalidation_outcome(right_id, outcome, at, status):
         raise Conflict("The outcome of this invalidation request was recorded at the same time.", "ipRightId")
     uow.decisions.record(
         DecisionDraft(
@@ -249,6 +251,22 @@ async def resume_case(uow: UnitOfWork, principal: Principal, case_id: UUID, reas
     [case] = await uow.cases.get_many([case_id])
     assert case is not None
     return case
+
+
+def _decided_at(given: datetime | None, now: datetime, accepted_on: date) -> datetime:
+    """When the office decided: now unless given; a given time must say its offset (and be storable), be past,
+    and not precede the request's acceptance (on the local day of the time given)."""
+    if given is None:
+        return now
+    if not is_supported_instant(given):
+        raise InvalidInput("decidedAt needs a timezone offset and a date between 2000-01-01 and 2100-12-31.",
+                           "decidedAt")
+    if given > now:
+        raise InvalidInput("decidedAt is in the future.", "decidedAt")
+    if given.date() < accepted_on:
+        raise InvalidInput(f"decidedAt is before the invalidation request was accepted ({accepted_on.isoformat()}).",
+                           "decidedAt")
+    return given
 
 
 async def _measures_to_reapply(uow: UnitOfWork, case: Case) -> Sequence[MeasureRequest]:

@@ -1,8 +1,9 @@
-"""Invalidation outcomes through GraphQL: the IP office's decision on an invalidation request is recorded once."""
+"""Invalidation outcomes through GraphQL: the IP office's decision on an invalidation request is recorded once, at a
+time that can be true."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tests.conftest import TenantHandle
@@ -58,3 +59,19 @@ async def test_an_invalidation_outcome_is_recorded_once(make_tenant: Any, db: An
     assert await _decisions(s, case["id"]) == decided
     stats = (await s["reviewer"](STATS, {"id": s["holder"]}))["notifierStats"]
     assert (stats["rejected"], stats["manifestlyUnfounded"]) == (1, 1)
+
+
+async def test_decided_at_is_a_past_instant_with_an_offset_after_the_request(make_tenant: Any, db: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    await _pending(s)  # accepted 2026-01-10
+    now = datetime.fromisoformat((await s["integration"](NOW))["viewer"]["tenant"]["now"])
+    for bad in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00",  # beyond what can be stored
+                "2026-02-01T00:00:00",  # no offset: which instant?
+                (now + timedelta(hours=1)).isoformat(),
+                "2026-01-09T23:00:00+00:00"):  # before the office accepted the request
+        refused = await _outcome(s, "WITHDRAWN", bad)
+        assert (refused["__typename"], refused.get("field")) == ("InvalidInputError", "decidedAt"), bad
+    assert await _stored_outcome(tenant, db) == (None, None)
+    assert (await _outcome(s, "WITHDRAWN", "2026-01-10T09:00:00+08:00"))["__typename"] == "CasesSuccess"
+    assert await _stored_outcome(tenant, db) == ("withdrawn", datetime.fromisoformat("2026-01-10T01:00:00+00:00"))
