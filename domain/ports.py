@@ -68,7 +68,8 @@ class IpRightRepository(Protocol):
     async def page(self, after: UUID | None, first: int, holder_id: UUID | None) -> list[IpRight]: ...
     async def set_verification(self, right_id: UUID, status: VerificationStatus) -> IpRight | None: ...
     async def set_legal_status(self, right_id: UUID, data: LegalStatusInput) -> IpRight | None:
-        """A different invalidation than the one on record replaces it and is pending again."""
+        """Without an invalidation, the one on record stays (with its outcome); a different one replaces it and
+        is pending again."""
         ...
     async def set_invalidation_outcome(self, right_id: UUID, outcome: str, at: datetime,
                                        legal_status: LegalStatus) -> bool:

@@ -304,10 +304,11 @@ class IpRightRepo(_Repo):
         inv = data.invalidation
         same = "(invalidation_office, invalidation_case_number, invalidation_accepted_at) IS NOT DISTINCT FROM"
         row = await self.conn.fetchrow(
-            "UPDATE ip_rights SET legal_status = $2, invalidation_office = $3, invalidation_case_number = $4,"
-            " invalidation_accepted_at = $5,"
-            f" invalidation_outcome = CASE WHEN {same} ($3, $4, $5) THEN invalidation_outcome END,"
-            f" invalidation_decided_at = CASE WHEN {same} ($3, $4, $5) THEN invalidation_decided_at END,"
+            "UPDATE ip_rights SET legal_status = $2, invalidation_office = coalesce($3, invalidation_office),"
+            " invalidation_case_number = coalesce($4, invalidation_case_number),"
+            " invalidation_accepted_at = coalesce($5, invalidation_accepted_at),"
+            f" invalidation_outcome = CASE WHEN $3 IS NULL OR {same} ($3, $4, $5) THEN invalidation_outcome END,"
+            f" invalidation_decided_at = CASE WHEN $3 IS NULL OR {same} ($3, $4, $5) THEN invalidation_decided_at END,"
             f" updated_at = now() WHERE id = $1 RETURNING {_RIGHT_COLS}",
             right_id, data.legal_status.value,
             inv.office if inv else None, inv.case_number if inv else None, inv.accepted_at if inv else None,

@@ -171,7 +171,12 @@ async def record_invalidation_outcome(
                        f"({invalidation.outcome}).", "ipRightId")
     at = _decided_at(decided_at, uow.clock.now(), invalidation.accepted_at)
     in_force = await uow.policies.in_force()
-    status = LegalStatus.INVALIDATED if outcome == "invalidated" else LegalStatus.ACTIVE
+    if outcome == "invalidated":
+        status = LegalStatus.INVALIDATED  # deemed never to have existed (CN Trademark Law Art 47)
+    elif right.legal_status is LegalStatus.EXPIRED:
+        status = LegalStatus.EXPIRED  # whatever the office found, an expired right does not come back
+    else:
+        status = LegalStatus.ACTIVE
     if not await uow.ip_rights.set_invalidation_outcome(right_id, outcome, at, status):
         raise Conflict("The outcome of this invalidation request was recorded at the same time.", "ipRightId")
     uow.decisions.record(

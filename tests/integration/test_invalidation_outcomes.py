@@ -1,5 +1,5 @@
 """Invalidation outcomes through GraphQL: the IP office's decision on an invalidation request is recorded once, at a
-time that can be true."""
+time that can be true, and still after the right expired."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Any
 from tests.conftest import TenantHandle
 from tests.e2e.test_preset_flows import _seed
 from tests.e2e.test_trust_flows import (
+    DECIDE_SUSPENSION,
     LEGAL_STATUS,
     STATS,
+    SUSPEND,
     _applied,
     _notice,
 )
@@ -75,3 +77,31 @@ async def test_decided_at_is_a_past_instant_with_an_offset_after_the_request(mak
     assert await _stored_outcome(tenant, db) == (None, None)
     assert (await _outcome(s, "WITHDRAWN", "2026-01-10T09:00:00+08:00"))["__typename"] == "CasesSuccess"
     assert await _stored_outcome(tenant, db) == ("withdrawn", datetime.fromisoformat("2026-01-10T01:00:00+00:00"))
+
+
+async def test_an_expired_right_keeps_its_invalidation_so_suspended_cases_resume(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX", country="CN")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = (await _notice(s, s["listings"]))["cases"]
+    await _applied(s, case["id"])
+    await _pending(s)
+    requested = (await s["integration"](SUSPEND, {"input": {
+        "caseId": case["id"], "ground": "TRADEMARK_INVALIDATION_PENDING", "harmStatement": "Serious harm.",
+        "evidence": [{"kind": "invalidation_acceptance_notice", "uri": "https://e.example/a.pdf"}]}}))
+    granted = await s["reviewer"](DECIDE_SUSPENSION, {"input": {
+        "suspensionId": requested["requestSuspension"]["suspensionId"], "grant": True}})
+    assert granted["decideSuspension"]["case"]["state"] == "SUSPENDED"
+
+    await s["integration"](LEGAL_STATUS, {"input": {"id": s["right"], "legalStatus": "EXPIRED"}})
+    right = (await s["reviewer"](RIGHT, {"id": s["right"]}))["node"]
+    assert right == {"legalStatus": "EXPIRED", "invalidation": {"caseNumber": "WX-1"}}
+    resumed = await _outcome(s, "WITHDRAWN")
+    assert [c["state"] for c in resumed["cases"]] == ["MEASURES_APPLIED"]
+    assert (await s["reviewer"](RIGHT, {"id": s["right"]}))["node"]["legalStatus"] == "EXPIRED"
+
+    # The same request sent again is still decided; a new one is pending until its outcome.
+    await _pending(s)
+    assert (await _outcome(s, "UPHELD"))["__typename"] == "ConflictError"
+    await _pending(s, {**PENDING, "caseNumber": "WX-2"})
+    assert (await _outcome(s, "UPHELD"))["__typename"] == "CasesSuccess"
+    assert (await s["reviewer"](RIGHT, {"id": s["right"]}))["node"]["legalStatus"] == "ACTIVE"
