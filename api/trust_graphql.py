@@ -60,7 +60,9 @@ class ResumeCaseInput:
 class InvalidationOutcomeInput:
     ip_right_id: strawberry.ID
     outcome: InvalidationOutcome  # type: ignore[valid-type]
-    decided_at: datetime | None = None
+    decided_at: datetime | None = strawberry.field(
+        default=None, description="When the office decided: with an offset, past, not before the request was "
+        "accepted; default now.")
 
 
 @strawberry.input
@@ -72,7 +74,9 @@ class EndAccountRestrictionInput:
 @strawberry.input
 class FileAppealInput:
     decision_id: strawberry.ID
-    appellant_id: strawberry.ID = strawberry.field(description="The affected party filing the appeal.")
+    appellant_id: strawberry.ID = strawberry.field(
+        description="The party the decision acts against: the merchant for measures on its listing, the notifier "
+        "for a rejected notice, the restricted party for an account restriction.")
     grounds: str
     explanation: str = ""
     evidence: list[EvidenceInput] = strawberry.field(default_factory=list)
@@ -172,7 +176,8 @@ SuspensionRequestPayload = Annotated[
     strawberry.union("SuspensionRequestPayload"),
 ]
 AppealFilePayload = Annotated[
-    AppealFiled | e.InvalidInputError | e.NotFoundError | e.PolicyViolationError, strawberry.union("AppealFilePayload")
+    AppealFiled | e.InvalidInputError | e.NotFoundError | e.ConflictError | e.PolicyViolationError,
+    strawberry.union("AppealFilePayload"),
 ]
 AppealDecidePayload = Annotated[
     AppealDecided | e.InvalidInputError | e.NotFoundError | e.ConflictError | e.InvalidTransitionError,
@@ -276,7 +281,7 @@ class TrustMutation:
                 uow, ctx.principal, decode_id(input.case_id, "Case", "caseId"), input.reason),
             lambda case: CaseSuccess(case=Case.from_domain(case)))
 
-    @strawberry.mutation(description="Record the IP office's decision on an invalidation request.")
+    @strawberry.mutation(description="Record the IP office's decision on the pending invalidation request, once.")
     async def record_invalidation_outcome(self, info: Info, input: InvalidationOutcomeInput) -> CasesPayload:
         ctx = request_context(info)
         return await ctx.mutate(
@@ -297,7 +302,8 @@ class TrustMutation:
 
         return await e.payload(run)
 
-    @strawberry.mutation(description="An affected party appeals a decision (DSA Art 20) within the policy's window.")
+    @strawberry.mutation(description="An affected party appeals a decision (DSA Art 20) within the policy's window; "
+                                     "a decision has at most one appeal pending or upheld.")
     async def file_appeal(self, info: Info, input: FileAppealInput) -> AppealFilePayload:
         ctx = request_context(info)
 

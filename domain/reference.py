@@ -66,9 +66,17 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class Invalidation:
+    """An invalidation request an IP office accepted, and its outcome once the office decided it."""
+
     office: str
     case_number: str
     accepted_at: date
+    outcome: str | None = None
+    decided_at: datetime | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.outcome is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -151,6 +151,10 @@ class CaseRepo(_Repo):
         rows = await self.conn.fetch(f"SELECT {_CASE_COLS} FROM cases WHERE id = any($1::uuid[])", list(ids))
         found = {r["id"]: case_from_row(r) for r in rows}
         return [found.get(i) for i in ids]
+
+    async def lock(self, case_id: UUID) -> Case | None:
+        r = await self.conn.fetchrow(f"SELECT {_CASE_COLS} FROM cases WHERE id = $1 FOR UPDATE", case_id)
+        return case_from_row(r) if r else None
 
     async def by_notice(self, notice_id: UUID) -> list[Case]:
         rows = await self.conn.fetch(f"SELECT {_CASE_COLS} FROM cases WHERE notice_id = $1 ORDER BY id", notice_id)
@@ -464,6 +468,12 @@ class DecisionReadRepo(_Repo):
     async def get(self, decision_id: UUID) -> Decision | None:
         r = await self.conn.fetchrow(f"SELECT {_DECISION_COLS} FROM decisions WHERE id = $1", decision_id)
         return decision_from_row(r) if r else None
+
+    async def any_since(self, case_id: UUID, after_seq: int, kinds: Collection[str]) -> bool:
+        found: bool = await self.conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM decisions WHERE case_id = $1 AND seq > $2 AND kind = any($3::text[]))",
+            case_id, after_seq, list(kinds))
+        return found
 
     async def chain(self, after_seq: int, limit: int) -> list[Decision]:
         rows = await self.conn.fetch(

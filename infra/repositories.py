@@ -234,13 +234,14 @@ class PartyRepo(_Repo):
 _RIGHT_COLS = (
     "id, holder_id, type, registration_number, jurisdiction, title, classes, valid_from, valid_until,"
     " verification_status, legal_status, invalidation_office, invalidation_case_number,"
-    " invalidation_accepted_at, created_at, updated_at"
+    " invalidation_accepted_at, invalidation_outcome, invalidation_decided_at, created_at, updated_at"
 )
 
 
 def right_from_row(r: asyncpg.Record) -> IpRight:
     invalidation = (
-        Invalidation(r["invalidation_office"], r["invalidation_case_number"], r["invalidation_accepted_at"])
+        Invalidation(r["invalidation_office"], r["invalidation_case_number"], r["invalidation_accepted_at"],
+                     r["invalidation_outcome"], r["invalidation_decided_at"])
         if r["invalidation_office"]
         else None
     )
@@ -300,16 +301,24 @@ class IpRightRepo(_Repo):
         )
         return right_from_row(row) if row else None
 
-    async def set_invalidation_outcome(self, right_id: UUID, outcome: str, at: datetime) -> None:
-        await self.conn.execute(
-            "UPDATE ip_rights SET invalidation_outcome = $2, invalidation_decided_at = $3, updated_at = now()"
-            " WHERE id = $1", right_id, outcome, at)
+    async def set_invalidation_outcome(self, right_id: UUID, outcome: str, at: datetime,
+                                       legal_status: LegalStatus) -> bool:
+        done = await self.conn.execute(
+            "UPDATE ip_rights SET invalidation_outcome = $2, invalidation_decided_at = $3, legal_status = $4,"
+            " updated_at = now() WHERE id = $1 AND invalidation_office IS NOT NULL AND invalidation_outcome IS NULL",
+            right_id, outcome, at, legal_status.value)
+        return bool(done == "UPDATE 1")
 
     async def set_legal_status(self, right_id: UUID, data: LegalStatusInput) -> IpRight | None:
         inv = data.invalidation
+        same = "(invalidation_office, invalidation_case_number, invalidation_accepted_at) IS NOT DISTINCT FROM"
         row = await self.conn.fetchrow(
-            "UPDATE ip_rights SET legal_status = $2, invalidation_office = $3, invalidation_case_number = $4,"
-            f" invalidation_accepted_at = $5, updated_at = now() WHERE id = $1 RETURNING {_RIGHT_COLS}",
+            "UPDATE ip_rights SET legal_status = $2, invalidation_office = coalesce($3, invalidation_office),"
+            " invalidation_case_number = coalesce($4, invalidation_case_number),"
+            " invalidation_accepted_at = coalesce($5, invalidation_accepted_at),"
+            f" invalidation_outcome = CASE WHEN $3 IS NULL OR {same} ($3, $4, $5) THEN invalidation_outcome END,"
+            f" invalidation_decided_at = CASE WHEN $3 IS NULL OR {same} ($3, $4, $5) THEN invalidation_decided_at END,"
+            f" updated_at = now() WHERE id = $1 RETURNING {_RIGHT_COLS}",
             right_id, data.legal_status.value,
             inv.office if inv else None, inv.case_number if inv else None, inv.accepted_at if inv else None,
         )

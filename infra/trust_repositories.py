@@ -296,10 +296,16 @@ class TrustRepo:
                 [(self.tenant_id, *r) for r in rows],
             )
 
-    async def add_appeal(self, row: Mapping[str, Any]) -> None:
-        await self.conn.execute(
+    async def standing_appeal(self, decision_id: UUID) -> str | None:
+        status: str | None = await self.conn.fetchval(
+            "SELECT status FROM appeals WHERE decision_id = $1 AND status IN ('filed', 'upheld')", decision_id)
+        return status
+
+    async def add_appeal(self, row: Mapping[str, Any]) -> bool:
+        done = await self.conn.execute(
             "INSERT INTO appeals (tenant_id, id, decision_id, case_id, appellant_id, grounds, explanation, evidence,"
-            " status, filed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'filed', $9)",
+            " status, filed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'filed', $9)"
+            " ON CONFLICT (tenant_id, decision_id) WHERE status IN ('filed', 'upheld') DO NOTHING",
             self.tenant_id,
             row["id"],
             row["decision_id"],
@@ -310,6 +316,7 @@ class TrustRepo:
             row["evidence"],
             row["filed_at"],
         )
+        return bool(done == "INSERT 0 1")
 
     async def appeal(self, appeal_id: UUID) -> Mapping[str, Any] | None:
         row = await self.conn.fetchrow("SELECT * FROM appeals WHERE id = $1", appeal_id)

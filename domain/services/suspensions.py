@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from domain.cases import OPEN_STATES, SUSPENDABLE_STATES, CaseEvent, CaseState
+from domain.dates import is_supported_instant
 from domain.decisions import AUTOMATED, DecisionDraft, Reason, RuleRecord
 from domain.errors import Conflict, InvalidInput, NotFound, PolicyViolation, Problems
 from domain.ids import new_id
 from domain.notices import MAX_TEXT, Case, Evidence, MeasureRequest, MeasureStatus, check_reasons, evidence_problems
 from domain.policy import SuspensionGround
 from domain.ports import UnitOfWork
-from domain.reference import LegalStatus, LegalStatusInput
+from domain.reference import LegalStatus
 from domain.services.accounts import end_restriction
 from domain.services.case_work import CaseWork
 from domain.services.declarations import start_window_on_resume
@@ -156,19 +157,30 @@ async def record_invalidation_outcome(
 ) -> list[Case]:
     """The IP office decided the invalidation request. `invalidated`: every case relying on the right is
     rejected, measures lifted, strikes voided, the notifier's record counts it unfounded.
-    `upheld` / `withdrawn`: suspended cases resume where they stopped, with the window time left."""
+    `upheld` / `withdrawn`: suspended cases resume where they stopped, with the window time left.
+    The office decides once: a second outcome would undo or repeat the first one's effects."""
     principal.require(*REVIEWERS, *SUBMITTERS)
     if outcome not in {"invalidated", "upheld", "withdrawn"}:
         raise InvalidInput("outcome must be invalidated, upheld or withdrawn.", "outcome")
     [right] = await uow.ip_rights.get_many([right_id])
     if right is None:
         raise NotFound("IP right", "ipRightId")
-    if right.invalidation is None:
+    invalidation = right.invalidation
+    if invalidation is None:
         raise Conflict("No invalidation request is on record for this right.", "ipRightId")
+    if not invalidation.pending:
+        raise Conflict(f"The outcome of {invalidation.office} {invalidation.case_number} was already recorded "
+                       f"({invalidation.outcome}).", "ipRightId")
+    at = _decided_at(decided_at, uow.clock.now(), invalidation.accepted_at)
     in_force = await uow.policies.in_force()
-    status = LegalStatus.INVALIDATED if outcome == "invalidated" else LegalStatus.ACTIVE
-    await uow.ip_rights.set_legal_status(right_id, LegalStatusInput(status, right.invalidation))
-    await uow.ip_rights.set_invalidation_outcome(right_id, outcome, decided_at or uow.clock.now())
+    if outcome == "invalidated":
+        status = LegalStatus.INVALIDATED  # deemed never to have existed (CN Trademark Law Art 47)
+    elif right.legal_status is LegalStatus.EXPIRED:
+        status = LegalStatus.EXPIRED  # whatever the office found, an expired right does not come back
+    else:
+        status = LegalStatus.ACTIVE
+    if not await uow.ip_rights.set_invalidation_outcome(right_id, outcome, at, status):
+        raise Conflict("The outcome of this invalidation request was recorded at the same time.", "ipRightId")
     uow.decisions.record(
         DecisionDraft(
             subject_type="ip_right",
@@ -178,7 +190,7 @@ async def record_invalidation_outcome(
             actor=principal.actor,
             automated=False,
             policy_version=in_force.version,
-            reasons=(Reason(outcome, f"{right.invalidation.office} {right.invalidation.case_number}"),),
+            reasons=(Reason(outcome, f"{invalidation.office} {invalidation.case_number}"),),
         )
     )
     case_ids = await uow.trust.cases_relying_on(right_id)
@@ -246,6 +258,22 @@ async def resume_case(uow: UnitOfWork, principal: Principal, case_id: UUID, reas
     [case] = await uow.cases.get_many([case_id])
     assert case is not None
     return case
+
+
+def _decided_at(given: datetime | None, now: datetime, accepted_on: date) -> datetime:
+    """When the office decided: now unless given; a given time must say its offset (and be storable), be past,
+    and not precede the request's acceptance (on the local day of the time given)."""
+    if given is None:
+        return now
+    if not is_supported_instant(given):
+        raise InvalidInput("decidedAt needs a timezone offset and a date between 2000-01-01 and 2100-12-31.",
+                           "decidedAt")
+    if given > now:
+        raise InvalidInput("decidedAt is in the future.", "decidedAt")
+    if given.date() < accepted_on:
+        raise InvalidInput(f"decidedAt is before the invalidation request was accepted ({accepted_on.isoformat()}).",
+                           "decidedAt")
+    return given
 
 
 async def _measures_to_reapply(uow: UnitOfWork, case: Case) -> Sequence[MeasureRequest]:

@@ -102,7 +102,7 @@ async def test_0013_unarchives_cases_reopened_on_appeal_after_archiving() -> Non
                     " VALUES ($1, $2, $3, $4, 'file:///x', 1, 'f', $5, $6, 1, now(), now(), now())",
                     [(tenant, uuid.uuid4(), d[3], f"{d[1]:064x}", d[2], d[1] - 1) for d in decisions
                      if d[4] == "case.archive"])
-            assert migrate(url) == ["0013_rearchive_reopened_cases"]
+            assert migrate(url)[:1] == ["0013_rearchive_reopened_cases"]  # then any later ones
             rows = {r["id"]: r for r in await check.fetch("SELECT id, archived_at, revision FROM cases")}
         finally:
             await check.close()
