@@ -7,11 +7,12 @@ of its own, so runs never see each other's rows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,31 @@ def _with_database(url: str, db_name: str) -> str:
 
 
 _bootstrap_environment()
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(prefix: str) -> AsyncIterator[str]:
+    """An empty database of its own (for migration tests), dropped afterwards; yields its URL."""
+    admin_url = os.environ["NOTICEHUB_TEST_ADMIN_URL"]
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(admin_url, name)
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+def migrate_only(url: str, keep: Callable[[str], bool]) -> None:
+    """Apply the migrations whose id `keep` accepts (the state a database was in before a given one)."""
+    from yoyo import get_backend, read_migrations
+
+    from infra.migrate import MIGRATIONS_DIR, _yoyo_url
+
+    backend = get_backend(_yoyo_url(url))
+    with backend.lock():
+        backend.apply_migrations(backend.to_apply(read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: keep(m.id))))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -4,7 +4,6 @@ most once, only by the party it acts against."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +13,7 @@ from strawberry import relay
 from yoyo import get_backend, read_migrations
 
 from infra.migrate import MIGRATIONS_DIR, _yoyo_url
-from tests.conftest import TenantHandle, _with_database
+from tests.conftest import TenantHandle, migrate_only, scratch_database
 from tests.e2e.test_preset_flows import ADVANCE, CASE, _fire_due_deadlines, _seed
 from tests.e2e.test_trust_flows import (
     REJECT,
@@ -90,17 +89,10 @@ async def test_a_decision_has_one_appeal_standing_and_is_reversed_once(make_tena
 async def test_migration_0014_supersedes_the_appeals_that_repeated_a_standing_one() -> None:
     """Appeals filed before the fix: per decision, the upheld one (else the earliest pending) stays; the
     repeats become `superseded`, so the unique index can hold. Rolled back, they are what they were."""
-    admin_url = os.environ["NOTICEHUB_TEST_ADMIN_URL"]
-    name = f"nh_0014_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = _with_database(admin_url, name)
+    async with scratch_database("nh_0014") as url:
+        migrate_only(url, lambda migration_id: migration_id < "0014_one_appeal_per_decision")
         backend = get_backend(_yoyo_url(url))
-        migrations = read_migrations(str(MIGRATIONS_DIR))
-        ours = migrations.filter(lambda m: m.id == "0014_one_appeal_per_decision")
-        with backend.lock():
-            backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < ours[0].id)))
+        ours = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id == "0014_one_appeal_per_decision")
         conn = await asyncpg.connect(url)
         tenant, repeated, single = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         start = datetime.fromisoformat("2026-03-01T00:00:00+00:00")
@@ -133,9 +125,6 @@ async def test_migration_0014_supersedes_the_appeals_that_repeated_a_standing_on
             backend.rollback_migrations(backend.to_rollback(ours))
         assert await statuses() == {key: status for key, (_, status, _) in rows.items()}
         await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_an_appeal_of_a_decision_already_reversed_changes_nothing(make_tenant: Any, db: Any) -> None:

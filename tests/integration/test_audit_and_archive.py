@@ -688,20 +688,15 @@ async def test_cli_verify_checks_every_tenant_of_a_database(tmp_path: Path) -> N
     other tests' tampering does not show)."""
     import asyncpg
 
-    from tests.conftest import _with_database
+    from tests.conftest import scratch_database
 
-    admin_url = os.environ["NOTICEHUB_TEST_ADMIN_URL"]
-    name = f"nh_verify_{os.urandom(4).hex()}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    url = _with_database(admin_url, name)
-    env = {"DATABASE_URL": url, "NOTICEHUB_ARCHIVE_URL": f"file://{tmp_path}"}
+    async with scratch_database("nh_verify") as url:
+        env = {"DATABASE_URL": url, "NOTICEHUB_ARCHIVE_URL": f"file://{tmp_path}"}
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "infra.cli", *args], cwd=ROOT, env=dict(os.environ, **env),
-                              capture_output=True, text=True, timeout=120, check=False)
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "infra.cli", *args], cwd=ROOT, env=dict(os.environ, **env),
+                                  capture_output=True, text=True, timeout=120, check=False)
 
-    try:
         assert cli("migrate").returncode == 0
         for slug in ("verify-a", "verify-b"):
             created = cli("tenant", "create", "--slug", slug, "--name", slug)
@@ -718,9 +713,6 @@ async def test_cli_verify_checks_every_tenant_of_a_database(tmp_path: Path) -> N
         broken = cli("verify")
         assert broken.returncode == 1, broken.stderr
         assert "broken for 1 tenant(s): verify-b" in broken.stderr and "content_changed at seq 1" in broken.stderr
-    finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 # ----- S3-compatible object storage --------------------------------------------------------------

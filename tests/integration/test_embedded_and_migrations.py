@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import threading
-import uuid
 from pathlib import Path
 
 import asyncpg
 
-from tests.conftest import _free_port, _with_database
+from tests.conftest import _free_port, scratch_database
 
 
 async def test_embedded_postgres_and_redis_keep_data_across_restart() -> None:
@@ -45,12 +43,7 @@ async def test_embedded_postgres_and_redis_keep_data_across_restart() -> None:
 async def test_concurrent_migrations_apply_once() -> None:
     from infra.migrate import migrate
 
-    admin_url = os.environ["NOTICEHUB_TEST_ADMIN_URL"]
-    name = f"nh_conc_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = _with_database(admin_url, name)
+    async with scratch_database("nh_conc") as url:
         results: list[list[str]] = []
         errors: list[BaseException] = []
 
@@ -67,6 +60,3 @@ async def test_concurrent_migrations_apply_once() -> None:
         assert errors == []
         applied = [r for r in results if r]
         assert len(applied) == 1, results  # exactly one process applied; the others found nothing to do
-    finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from tests.conftest import _with_database
+from tests.conftest import migrate_only, scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,12 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def test_migrations_apply_on_empty_database_then_noop() -> None:
     from infra.migrate import migrate
 
-    admin_url = os.environ["NOTICEHUB_TEST_ADMIN_URL"]
-    name = f"nh_mig_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = _with_database(admin_url, name)
+    async with scratch_database("nh_mig") as url:
         first = migrate(url)
         assert first[:2] == ["0001_foundation", "0002_notice_and_action"]
         assert migrate(url) == []
@@ -32,9 +26,6 @@ async def test_migrations_apply_on_empty_database_then_noop() -> None:
         finally:
             await check.close()
         assert {"tenants", "api_keys", "outbox", "deadlines", "listings"} <= tables
-    finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 def test_published_schema_matches_code() -> None:
@@ -59,20 +50,11 @@ async def test_0013_unarchives_cases_reopened_on_appeal_after_archiving() -> Non
     """Before 0013 an appeal could reopen an archived case and leave it marked archived: open again, or closed
     again and never archived again. The migration un-archives both (the next pass archives them again) and
     leaves a case reopened only before its archive alone."""
-    from yoyo import get_backend, read_migrations
 
-    from infra.migrate import MIGRATIONS_DIR, _yoyo_url, migrate
+    from infra.migrate import migrate
 
-    admin_url = os.environ["NOTICEHUB_TEST_ADMIN_URL"]
-    name = f"nh_mig_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = _with_database(admin_url, name)
-        backend = get_backend(_yoyo_url(url))
-        with backend.lock():
-            backend.apply_migrations(backend.to_apply(
-                read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id < "0013")))
+    async with scratch_database("nh_mig") as url:
+        migrate_only(url, lambda migration_id: migration_id < "0013")
         tenant = uuid.uuid4()
         still_open, closed_again, reopened_before = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         check = await asyncpg.connect(url)
@@ -109,6 +91,3 @@ async def test_0013_unarchives_cases_reopened_on_appeal_after_archiving() -> Non
         assert rows[still_open]["archived_at"] is None and rows[still_open]["revision"] == 1
         assert rows[closed_again]["archived_at"] is None and rows[closed_again]["revision"] == 1
         assert rows[reopened_before]["archived_at"] is not None and rows[reopened_before]["revision"] == 0
-    finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
