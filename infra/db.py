@@ -4,7 +4,8 @@ Every tenant transaction switches to the application role and sets the tenant in
 so row-level security applies even when the login role is a superuser (dev, CI). The unit of work
 buffers outbox messages and other write-only rows and sends them in one statement just before COMMIT
 (decision 0012); a trigger on `outbox` wakes the relay. Text the database cannot store (NUL) that reaches
-a unit of work is the caller's input error, not an unexpected one (`_storable_text`).
+a unit of work is the caller's input error, and a deadlock a Conflict to retry, not unexpected errors
+(`_typed_database_errors`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from opentelemetry import propagate
 
 from domain.calendar import WorkingDayCalendar
 from domain.clock import Clock, OffsetClock, SystemClock
-from domain.errors import NUL_IN_TEXT, InvalidInput
+from domain.errors import NUL_IN_TEXT, Conflict, InvalidInput
 from domain.ids import new_id
 from infra import case_repositories as case_repos
 from infra import repositories as repos
@@ -74,13 +75,19 @@ async def create_pool(settings: Settings, *, min_size: int | None = None, max_si
 
 
 @contextlib.asynccontextmanager
-async def _storable_text() -> AsyncIterator[None]:
-    """PostgreSQL refuses NUL in text (CharacterNotInRepertoireError) and jsonb (UntranslatableCharacterError).
-    Input is checked before it gets here (api.text_input); this is the backstop for any path that was not."""
+async def _typed_database_errors() -> AsyncIterator[None]:
+    """Database refusals a caller can act on, as typed errors rather than "Unexpected error.":
+    - NUL in text (CharacterNotInRepertoireError) or jsonb (UntranslatableCharacterError): input is checked
+      before it gets here (api.text_input); this is the backstop for any path that was not;
+    - a deadlock or serialization failure: two transactions took the same rows in different orders (e.g. a
+      request and a deadline firing on one case); one was rolled back whole, and trying again succeeds."""
     try:
         yield
     except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError) as exc:
         raise InvalidInput(NUL_IN_TEXT) from exc
+    except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
+        raise Conflict("Another change to the same records happened at the same time; nothing was saved. "
+                       "Try again.") from exc
 
 
 class OutboxBuffer:
@@ -226,7 +233,7 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def uow(self, tenant_id: UUID) -> AsyncIterator[PgUnitOfWork]:
-        async with _storable_text(), self.pool.acquire() as conn, conn.transaction():
+        async with _typed_database_errors(), self.pool.acquire() as conn, conn.transaction():
             state = await self._enter_tenant(conn, tenant_id)
             uow = PgUnitOfWork(conn, tenant_id, self.clock_for(state.clock_offset), state.policy_version)
             yield uow
@@ -241,7 +248,7 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def operator(self) -> AsyncIterator[PgOperatorUnitOfWork]:
-        async with _storable_text(), self.system_tx() as conn:
+        async with _typed_database_errors(), self.system_tx() as conn:
             op = PgOperatorUnitOfWork(conn, self)
             yield op
             if op.entered is not None:

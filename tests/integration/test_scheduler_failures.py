@@ -59,3 +59,4 @@ async def test_a_failing_deadline_is_isolated_retried_later_and_set_aside(
     handled.clear()
     await scheduler.run_once()
     assert poison not in handled  # set aside for good
+
