@@ -37,6 +37,9 @@ async def request_suspension(uow: UnitOfWork, principal: Principal, data: Suspen
     """A merchant (through the integration) or a reviewer asks to pause handling of a case."""
     principal.require(*SUBMITTERS, *REVIEWERS)
     check_reasons((), data.harm_statement, "harmStatement")
+    shape = Problems()  # the input's own shape first: malformed evidence is bad input, not a policy matter
+    evidence_problems(shape, data.evidence)
+    shape.raise_if_any()
     in_force = await uow.policies.in_force()
     grounds = in_force.policy.suspension.handling_grounds
     ground_policy = grounds.get(data.ground)
@@ -48,7 +51,6 @@ async def request_suspension(uow: UnitOfWork, principal: Principal, data: Suspen
     if case.state not in SUSPENDABLE_STATES:
         raise Conflict(f"A case that is {case.state.value} cannot be suspended.", "caseId")
     p = Problems()
-    evidence_problems(p, data.evidence)
     kinds = {e.kind for e in data.evidence}
     for kind in ground_policy.required_evidence:
         if kind not in kinds:

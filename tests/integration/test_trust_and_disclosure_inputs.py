@@ -57,6 +57,8 @@ async def test_suspension_appeal_and_restriction_texts_are_bounded_like_intake(m
     suspension = {"caseId": first, "ground": "TRADEMARK_INVALIDATION_PENDING", "evidence": EVIDENCE}
     _refused((await integration(SUSPEND, {"input": {**suspension, "harmStatement": TOO_LONG}}))["requestSuspension"],
              "harmStatement")
+    malformed = {**suspension, "evidence": [{"kind": "invalidation_acceptance_notice", "sha256": "NOT-HEX"}]}
+    _refused((await integration(SUSPEND, {"input": malformed}))["requestSuspension"], "evidence.0.sha256")
     requested = (await integration(SUSPEND, {"input": {**suspension, "harmStatement": "h" * MAX_TEXT}}))
     suspension_id = requested["requestSuspension"]["suspensionId"]
     decide = {"suspensionId": suspension_id, "grant": True}
