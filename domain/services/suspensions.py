@@ -183,6 +183,9 @@ async def record_invalidation_outcome(
         status = LegalStatus.ACTIVE
     if not await uow.ip_rights.set_invalidation_outcome(right_id, outcome, at, status):
         raise Conflict("The outcome of this invalidation request was recorded at the same time.", "ipRightId")
+    if status is not right.legal_status:  # subscribers hear of it as of any other change of legal status
+        uow.outbox.add("ip_right.legal_status_changed", {"ip_right_id": str(right_id), "legal_status": status.value},
+                       ordering_key=str(right_id))
     uow.decisions.record(
         DecisionDraft(
             subject_type="ip_right",

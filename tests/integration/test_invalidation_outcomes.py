@@ -59,6 +59,11 @@ async def test_an_invalidation_outcome_is_recorded_once(make_tenant: Any, db: An
     assert (await s["reviewer"](RIGHT, {"id": s["right"]}))["node"]["legalStatus"] == "INVALIDATED"
     assert (await _stored_outcome(tenant, db))[0] == "invalidated"
     assert await _decisions(s, case["id"]) == decided
+    async with db.tenant_tx(await tenant.tenant_id(db)) as conn:  # subscribers were told, once
+        told = [r["legal_status"] for r in await conn.fetch(
+            "SELECT payload->>'legal_status' AS legal_status FROM outbox"
+            " WHERE topic = 'ip_right.legal_status_changed' ORDER BY created_at")]
+    assert told == ["invalidation_pending", "invalidated"]
     stats = (await s["reviewer"](STATS, {"id": s["holder"]}))["notifierStats"]
     assert (stats["rejected"], stats["manifestlyUnfounded"]) == (1, 1)
 
