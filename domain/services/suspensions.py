@@ -282,9 +282,10 @@ def _decided_at(given: datetime | None, now: datetime, accepted_on: date) -> dat
 
 
 async def _measures_to_reapply(uow: UnitOfWork, case: Case) -> Sequence[MeasureRequest]:
-    previous = await uow.measures.by_cases([case.id])
-    lifted = [m for m in previous if m.status is MeasureStatus.LIFTED]
-    return [MeasureRequest(m.type, m.territorial_scope, m.end_date) for m in lifted[-1:]]
+    """Every measure the suspension lifted (all lifted at that one moment, the case's latest lifting)."""
+    lifted = [m for m in await uow.measures.by_cases([case.id]) if m.status is MeasureStatus.LIFTED and m.lifted_at]
+    last = max((m.lifted_at for m in lifted if m.lifted_at), default=None)
+    return [MeasureRequest(m.type, m.territorial_scope, m.end_date) for m in lifted if m.lifted_at == last]
 
 
 async def end_restriction_now(uow: UnitOfWork, principal: Principal, restriction_id: UUID, reason: str) -> None:

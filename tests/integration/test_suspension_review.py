@@ -58,6 +58,7 @@ async def test_a_granted_suspension_is_brought_back_for_review(make_tenant: Any,
                                      " AND payload->>'case_id' = $1", str(case_id)) == 1
 
 
+MEASURES = "query($id: ID!) { node(id: $id) { ... on Case { measures { type status } } } }"
 RESUME = """mutation($input: ResumeCaseInput!) { resumeCase(input: $input) {
   __typename ... on CaseSuccess { case { state measuresActive window { endsAt }
     timeline { kind outcome rules { ruleId inputs } } } } ... on Error { code message field } } }"""
@@ -122,3 +123,29 @@ async def test_a_declaration_delivered_while_suspended_starts_its_window_on_resu
     started = waiting["timeline"][-1]
     assert [r["ruleId"] for r in started["rules"]] == ["declarations.window"]
     assert "resumed_at" in started["rules"][0]["inputs"]
+
+
+async def test_resuming_requests_again_every_measure_the_suspension_lifted(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = (await s["integration"](SUBMIT, {"input": {
+        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
+        "listingExternalIds": s["listings"], "explanation": "Counterfeit of our registered mark.",
+        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
+                     {"kind": "test_purchase", "sha256": "a" * 64}],
+        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]["cases"]
+    accepted = (await s["reviewer"](ACCEPT, {"input": {"caseId": case["id"], "measures": [
+        {"type": "REMOVE"}, {"type": "RESTRICT_REGION", "territorialScope": ["CN"]}]}}))["acceptCase"]["case"]
+    for measure in accepted["measures"]:
+        await s["integration"](CONFIRM, {"input": {"measureId": measure["id"], "applied": True}})
+    requested = (await s["integration"](SUSPEND, {"input": {  # a court order: measures do not stay
+        "caseId": case["id"], "ground": "COURT_ORDER",
+        "evidence": [{"kind": "court_order", "uri": "https://e.example/order.pdf"}]}}))["requestSuspension"]
+    granted = (await s["reviewer"](DECIDE_SUSPENSION, {"input": {
+        "suspensionId": requested["suspensionId"], "grant": True}}))["decideSuspension"]
+    assert granted["case"]["measuresActive"] is False, granted
+
+    await s["reviewer"](RESUME, {"input": {"caseId": case["id"], "reason": "The order was lifted."}})
+    measures = (await s["integration"](MEASURES, {"id": case["id"]}))["node"]["measures"]
+    again = sorted(m["type"] for m in measures if m["status"] == "REQUESTED")
+    assert again == ["REMOVE", "RESTRICT_REGION"], measures
