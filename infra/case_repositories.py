@@ -260,9 +260,13 @@ class MeasureRepo(_Repo):
         )
 
     async def lock_siblings(self, measure_id: UUID) -> list[Measure]:
+        # The case first, then its measures in id order: the order every case transition takes them in (it
+        # writes the case, then ends or inserts measures), so the two cannot deadlock.
+        await self.conn.execute("SELECT 1 FROM cases WHERE id = (SELECT case_id FROM measures WHERE id = $1)"
+                                " FOR NO KEY UPDATE", measure_id)
         rows = await self.conn.fetch(
             f"SELECT {_MEASURE_COLS} FROM measures WHERE case_id = (SELECT case_id FROM measures WHERE id = $1)"
-            " ORDER BY id FOR UPDATE", measure_id)  # in id order: no lock-order deadlock
+            " ORDER BY id FOR UPDATE", measure_id)
         return [measure_from_row(r) for r in rows]
 
     async def by_cases(self, case_ids: Sequence[UUID]) -> list[Measure]:
@@ -298,7 +302,9 @@ class MeasureRepo(_Repo):
         started, and wrote 'none' over a measure committed while it waited.)"""
         if listing_ids:
             ids = sorted(set(listing_ids))
-            await self.conn.execute("SELECT 1 FROM listings WHERE id = any($1::uuid[]) ORDER BY id FOR UPDATE", ids)
+            # NO KEY UPDATE: serialises refreshes without blocking intake, whose new cases key-share their listing
+            await self.conn.execute(
+                "SELECT 1 FROM listings WHERE id = any($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", ids)
             await self.conn.execute(
                 "UPDATE listings l SET restriction_state = coalesce((SELECT string_agg(DISTINCT m.type, ','"
                 "   ORDER BY m.type) FROM measures m WHERE m.tenant_id = l.tenant_id AND m.listing_id = l.id"
