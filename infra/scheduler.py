@@ -53,8 +53,9 @@ UPDATE deadlines SET attempts = attempts + 1, last_error = $2,
 WHERE id = $1 AND status = 'pending'
 RETURNING kind, attempts, status
 """
-# Losing the database retries the whole pass; any other error is the batch's own.
-_CONNECTION_TROUBLE = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+# Losing the database retries the whole pass; any other error is the batch's own. (Not OSError: a statement
+# timeout is a TimeoutError, an OSError, and a batch that takes too long must be split like any other failure.)
+_CONNECTION_TROUBLE = (ConnectionError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
                        asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError)
 
 
