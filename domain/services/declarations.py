@@ -239,6 +239,9 @@ async def confirm_delivery(uow: UnitOfWork, principal: Principal, declaration_id
     declaration = await _declaration(uow, declaration_id)
     if declaration.status is not DeclarationStatus.ACCEPTED:
         raise Conflict("Only an accepted, forwarded declaration can be delivered.", "declarationId")
+    if declaration.delivered_at is not None:  # its cases' windows run from that time: it is not rewritten
+        raise Conflict(f"The declaration's delivery was already recorded ({declaration.delivered_at.isoformat()}).",
+                       "declarationId")
     now = uow.clock.now()
     at = delivered_at or now
     if at.tzinfo is None:
@@ -249,11 +252,15 @@ async def confirm_delivery(uow: UnitOfWork, principal: Principal, declaration_id
         raise InvalidInput("deliveredAt is in the future.", "deliveredAt")
     answered = await uow.cases.by_declaration(declaration_id)
     cases = [c for c in answered if c.state is CaseState.DECLARED]
-    if not cases and not any(delivery_waits_for_resume(c) for c in answered):
+    suspended = [c for c in answered if delivery_waits_for_resume(c)]
+    if not cases and not suspended:
         raise Conflict("No case of this declaration is waiting for delivery.", "declarationId")
     in_force = await uow.policies.in_force()
     window = await _window(uow, in_force, at)
-    # Recorded for every case: a case whose handling is suspended starts its window when it resumes.
+    # Recorded for every case: a case whose handling is suspended starts its window when it resumes. Those
+    # are written too (unchanged, revision checked), so a resumption at the same moment conflicts with this
+    # instead of missing the delivery.
+    await save_cases(uow, [(c, c.revision) for c in suspended])
     await uow.declarations.mark_delivered(declaration_id, at)
     # automated when a machine confirmed it (a receiver's webhook acknowledgement), else the caller did
     work = CaseWork(uow, in_force, principal.actor, automated=principal.actor.startswith(f"{AUTOMATED}:"))

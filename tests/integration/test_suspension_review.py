@@ -113,6 +113,8 @@ async def test_a_declaration_delivered_while_suspended_starts_its_window_on_resu
     assert delivered["__typename"] == "DeclarationSuccess", delivered  # recorded, not refused
     assert delivered["declaration"]["deliveredAt"]
     assert delivered["declaration"]["cases"][0]["state"] == "SUSPENDED"
+    again = (await s["integration"](DELIVER, {"input": {"declarationId": declaration_id}}))["confirmDelivery"]
+    assert again["__typename"] == "ConflictError", again  # the recorded time is not rewritten
 
     advanced = await tenant.admin(ADVANCE, {"s": 10 * 86400})
     resumed_at = datetime.fromisoformat(advanced["advanceTestClock"]["tenant"]["now"])
