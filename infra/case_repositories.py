@@ -165,6 +165,14 @@ class CaseRepo(_Repo):
             f"SELECT {_CASE_COLS} FROM cases WHERE declaration_id = $1 ORDER BY id", declaration_id)
         return [case_from_row(r) for r in rows]
 
+    async def move_windows(self, ends: Sequence[tuple[UUID, datetime]]) -> None:
+        if ends:
+            await self.conn.execute(
+                "UPDATE cases c SET window_earliest_end_at = c.window_earliest_end_at + (u.ends_at - c.window_ends_at),"
+                " window_ends_at = u.ends_at FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, ends_at)"
+                " WHERE c.id = u.id AND c.window_ends_at IS NOT NULL",
+                [e[0] for e in ends], [e[1] for e in ends])
+
     async def save_many(self, items: Sequence[tuple[Case, int]]) -> int:
         """Write cases if nobody changed them since they were read (optimistic concurrency), in one statement,
         each checked against its own expected revision; returns how many were written, so fewer than given means

@@ -256,7 +256,9 @@ class CaseWork:
         if fx.pause:
             await uow.deadlines.pause(fx.pause, self.now)
         if fx.resume:
-            await uow.deadlines.resume(fx.resume, self.now)
+            resumed = await uow.deadlines.resume(fx.resume, self.now)
+            # The window's end is where its timer now is: action proofs are accepted until then.
+            await uow.cases.move_windows([(case_id, due) for kind, case_id, due in resumed if kind == WINDOW_END])
         if fx.declaring:
             # The suspension has ended, but the declaration waiting for review still stops the merchant's clock.
             await uow.deadlines.pause(fx.declaring, self.now, [DECLARATION_DEADLINE])

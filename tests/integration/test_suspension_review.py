@@ -15,6 +15,7 @@ from tests.e2e.test_preset_flows import (
     CONFIRM,
     DECLARE,
     DELIVER,
+    PROOF,
     REVIEW_DECLARATION,
     SUBMIT,
     _fire_due_deadlines,
@@ -151,3 +152,35 @@ async def test_resuming_requests_again_every_measure_the_suspension_lifted(make_
     measures = (await s["integration"](MEASURES, {"id": case["id"]}))["node"]["measures"]
     again = sorted(m["type"] for m in measures if m["status"] == "REQUESTED")
     assert again == ["REMOVE", "RESTRICT_REGION"], measures
+
+
+async def test_a_window_paused_by_a_suspension_ends_later_and_takes_proofs_until_then(make_tenant: Any) -> None:
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    case = await _applied(s)
+    declared = (await s["integration"](DECLARE, {"input": {
+        "caseIds": [case["id"]], "grounds": "NOT_INFRINGING", "explanation": "Genuine goods.",
+        "statements": {"accuracy": True},
+        "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}]}}))["submitDeclaration"]
+    declaration_id = declared["declaration"]["id"]
+    await s["reviewer"](REVIEW_DECLARATION, {"input": {"declarationId": declaration_id, "accept": True}})
+    delivered = (await s["integration"](DELIVER, {"input": {"declarationId": declaration_id}}))["confirmDelivery"]
+    [waiting] = delivered["declaration"]["cases"]
+    first_end = datetime.fromisoformat(waiting["window"]["endsAt"])
+
+    await _suspended(s, case["id"])
+    await tenant.admin(ADVANCE, {"s": 10 * 86400})
+    resumed = (await s["reviewer"](RESUME, {"input": {"caseId": case["id"], "reason": "Ground ended."}}))
+    moved = resumed["resumeCase"]["case"]
+    assert moved["state"] == "WAITING"
+    assert datetime.fromisoformat(moved["window"]["endsAt"]) - first_end >= timedelta(days=10) - timedelta(minutes=1)
+
+    advanced = await tenant.admin(ADVANCE, {"s": (first_end - datetime.fromisoformat(
+        (await tenant.admin(ADVANCE, {"s": 1}))["advanceTestClock"]["tenant"]["now"])).total_seconds() + 3600})
+    now = datetime.fromisoformat(advanced["advanceTestClock"]["tenant"]["now"])
+    assert now > first_end  # past the window's old end, within its new one
+    proof = (await s["integration"](PROOF, {"input": {
+        "caseIds": [case["id"]], "kind": "LAWSUIT", "authority": "Hangzhou Internet Court",
+        "reference": "(2026) Zhe 0192 Min Chu 1", "filedOn": now.date().isoformat(),
+        "evidence": [{"kind": "case_acceptance_notice", "uri": "https://e.example/acceptance.pdf"}]}}))
+    assert proof["submitActionProof"]["__typename"] == "CasesSuccess", proof
