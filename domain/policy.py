@@ -504,8 +504,9 @@ class DisclosurePolicy(_Model):
     show_notifier_identity: bool = False
     extra_redaction_patterns: tuple[RedactionPattern, ...] = Field(
         default=(), max_length=50,
-        description="More text to redact from public records: regular expressions in RE2 syntax (matched in "
-        "linear time; no lookarounds or backreferences; \\uXXXX escapes accepted).",
+        description="More text to redact from public records: regular expressions in Python re syntax, run by "
+        "RE2 in linear time (no lookarounds or backreferences; \\d \\w \\s and their negations are Unicode as in "
+        "Python, but \\D \\W \\S inside [...] are refused; \\b is ASCII-only; \\uXXXX escapes accepted).",
     )
     public_feed: bool = False
     dsa_statements_of_reasons: DsaExportPolicy = DsaExportPolicy()

@@ -202,16 +202,88 @@ _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # a bad pattern is the admin's typed error, not a line on stderr
 
 
-# Python's \uXXXX / \UXXXXXXXX escapes (an unescaped backslash before them), spelled as RE2 spells them.
-_PYTHON_CODEPOINT = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
+# Python's Unicode classes spelled for RE2, whose \d \w \s are ASCII-only. \s: RE2's [\t\n\f\r ] plus the
+# separators (Z*) plus what else str.isspace() accepts (\v, the information separators U+001C-U+001F, NEL).
+_UNICODE_CLASS_BODY = {"d": r"\p{Nd}", "w": r"\p{L}\p{N}_", "s": r"\s\p{Z}\x0b\x1c-\x1f\x85"}
+_UNICODE_OUTSIDE_CLASS = {
+    "d": r"\p{Nd}", "D": r"\P{Nd}",
+    "w": r"[\p{L}\p{N}_]", "W": r"[^\p{L}\p{N}_]",
+    "s": f"[{_UNICODE_CLASS_BODY['s']}]", "S": f"[^{_UNICODE_CLASS_BODY['s']}]",
+}
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _to_re2(source: str) -> str:
+    r"""`source`, written in Python `re` syntax, spelled so RE2 matches what Python would.
+
+    One left-to-right scan that tracks backslash escapes and character classes (a `]` right after
+    `[` or `[^` is literal, and so is `[` inside a class, which is escaped so RE2 does not read
+    `[:alpha:]` as a POSIX class):
+
+    * `\d \w \s` and their negations become Unicode classes, as in Python (RE2's are ASCII-only):
+      `\d` is `\p{Nd}`, `\w` is `[\p{L}\p{N}_]`, `\s` adds `\p{Z}` and `\v`, U+001C-U+001F, U+0085.
+      Inside a class `\d \w \s` are spliced in; `\D \W \S` there are refused (ValueError), since RE2
+      cannot put a negated Unicode class inside another class: write `[^\d...]` or an alternation.
+    * `\uXXXX` and `\UXXXXXXXX` become RE2's `\x{...}`; every other escape is kept (`\\d` stays a
+      backslash and a `d`).
+
+    Still different in RE2 (documented for admins, not translated): `\b` and `\B` are ASCII word
+    boundaries (RE2 has no Unicode one, so `\b\d{6}\b` misses full-width digits next to CJK text or
+    spaces); `$` matches only at the very end, not before a trailing newline; `a{,3}` is a literal
+    text, not `a{0,3}`; code points unassigned in Python's Unicode database may be classified by
+    RE2's newer tables.
+    """
+    out: list[str] = []
+    in_class = False
+    i, n = 0, len(source)
+    while i < n:
+        ch = source[i]
+        if ch == "\\" and i + 1 < n:
+            esc = source[i + 1]
+            if esc in "uU":
+                width = 4 if esc == "u" else 8
+                digits = source[i + 2 : i + 2 + width]
+                if len(digits) == width and all(c in _HEX for c in digits):
+                    out.append(f"\\x{{{digits}}}")
+                    i += 2 + width
+                    continue
+            if in_class and esc in "DWS":
+                raise ValueError(f"\\{esc} inside a character class [...] is not supported; write [^...] or "
+                                 f"an alternation such as (?:\\{esc}|x) instead")
+            if in_class and esc in _UNICODE_CLASS_BODY:
+                out.append(_UNICODE_CLASS_BODY[esc])
+            elif not in_class and esc in _UNICODE_OUTSIDE_CLASS:
+                out.append(_UNICODE_OUTSIDE_CLASS[esc])
+            else:
+                out.append(source[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+            out.append("\\[" if ch == "[" else ch)
+            i += 1
+            continue
+        out.append(ch)
+        i += 1
+        if ch == "[":
+            in_class = True
+            if i < n and source[i] == "^":
+                out.append("^")
+                i += 1
+            if i < n and source[i] == "]":
+                out.append("]")
+                i += 1
+    return "".join(out)
 
 
 def compile_tenant_pattern(source: str) -> TenantPattern:
-    """A tenant's pattern compiled by RE2, which matches in time linear in the text: an admin's pattern
-    such as `(a|a)+$` cannot stall the process on a long notice, as Python's backtracking `re` would.
-    Python's `\\u4e00` escapes are accepted; RE2 has no lookarounds or backreferences, and a pattern using
-    them is refused (ValueError)."""
-    re2_source = _PYTHON_CODEPOINT.sub(lambda m: f"{m[1]}\\x{{{m[2] or m[3]}}}", source)
+    r"""A tenant's pattern, written in Python `re` syntax, compiled by RE2, which matches in time linear
+    in the text: an admin's pattern such as `(a|a)+$` cannot stall the process on a long notice, as
+    Python's backtracking `re` would. `_to_re2` keeps Python's meaning (Unicode `\d \w \s`, `\u4e00`
+    escapes) and lists what still differs; RE2 has no lookarounds or backreferences, and a pattern
+    using them, or `\D \W \S` inside `[...]`, is refused (ValueError)."""
+    re2_source = _to_re2(source)
     try:
         return cast(TenantPattern, re2.compile(re2_source, options=_RE2_OPTIONS))
     except re2.error as exc:

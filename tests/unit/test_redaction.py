@@ -25,6 +25,7 @@ from domain.redaction import (
     Redacted,
     RedactionHit,
     RedactionRules,
+    compile_tenant_pattern,
     is_valid_resident_id,
     marker,
     redact_fields,
@@ -257,12 +258,85 @@ def test_empty_matches_are_ignored() -> None:
 def test_rules_from_policy_compiles_once_and_reports_bad_patterns() -> None:
     policy = DisclosurePolicy(extra_redaction_patterns=(r"\b\d{3}-\d{2}-\d{4}\b",), show_evidence_uris=False)
     rules = rules_from_policy(policy.extra_redaction_patterns, hide_urls=not policy.show_evidence_uris)
-    assert rules.redact_urls and rules.extra_patterns[0].pattern == r"\b\d{3}-\d{2}-\d{4}\b"
+    assert rules.redact_urls and len(rules.extra_patterns) == 1
     assert rules_from_policy([r"\b\d{3}-\d{2}-\d{4}\b"], False).extra_patterns is rules.extra_patterns
     assert redact_text("SSN 123-45-6789", rules).text == "SSN [redacted:custom:0]"
     with pytest.raises(InvalidInput) as info:
         rules_from_policy(["ok", "[unclosed"], hide_urls=False)
     assert info.value.field == "disclosure.extra_redaction_patterns.1"
+
+
+# Admins write Python `re` syntax; RE2's \d \w \s are ASCII-only, so compile_tenant_pattern translates them.
+def _custom(pattern: str, text: str) -> str:
+    return redact_text(text, rules_from_policy([pattern], hide_urls=False)).text
+
+
+def test_unicode_digits_words_and_spaces_match_as_in_python() -> None:
+    assert _custom(r"\d{6}", "单号１２３４５６。") == "单号[redacted:custom:0]。"  # full-width digits
+    assert _custom(r"客户\w{2}", "客户张三，你好") == "[redacted:custom:0]，你好"
+    assert _custom(r"甲\s乙", "甲\u3000乙") == "[redacted:custom:0]"  # ideographic space
+    assert _custom(r"[\d-]+", "编号 １２-３４ 止") == "编号 [redacted:custom:0] 止"
+    assert _custom(r"[^\s\d]+", "１２张三\u3000") == "１２[redacted:custom:0]\u3000"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [(r"\D+", "１２张三３"), (r"\W+", "张三\u3000，李四"), (r"\S+", "张三\u3000李四\xa0王五"), (r"a\Db", "a١b a张b")],
+)
+def test_negated_classes_outside_brackets_match_as_in_python(pattern: str, text: str) -> None:
+    spans = [(m.start(), m.end()) for m in compile_tenant_pattern(pattern).finditer(text)]
+    assert spans == [m.span() for m in re.finditer(pattern, text)] and spans
+
+
+@pytest.mark.parametrize("pattern", [r"[\D]", r"[a\W]", r"[^\S]"])
+def test_negated_classes_inside_brackets_are_refused_with_a_typed_problem(pattern: str) -> None:
+    with pytest.raises(ValueError, match="inside a character class"):
+        compile_tenant_pattern(pattern)
+    with pytest.raises(InvalidInput) as info:
+        rules_from_policy(["ok", pattern], hide_urls=False)
+    assert info.value.field == "disclosure.extra_redaction_patterns.1"
+    assert "inside a character class" in info.value.problems[0].message
+
+
+def test_escapes_other_than_classes_are_kept() -> None:
+    assert _custom(r"\\d", r"a\d１") == "a[redacted:custom:0]１"  # an escaped backslash, then a literal d
+    assert _custom(r"\u5f20\U00004e09", "张三") == "[redacted:custom:0]"
+    assert _custom(r"[\u4e00-\u9fff]+\.", "a张三.b") == "a[redacted:custom:0]b"
+    assert _custom(r"[]\d]+", "x]１]") == "x[redacted:custom:0]"  # "]" first in a class is literal
+    assert _custom(r"[[:a]+", "x[:a") == "x[redacted:custom:0]"  # "[" in a class is literal, not POSIX
+
+
+def test_word_boundaries_stay_ascii_as_documented() -> None:
+    """RE2 has no Unicode \\b: it works between ASCII word characters and others only."""
+    assert _custom(r"\bINV-\d{6}\b", "发票 INV-123456 号") == "发票 [redacted:custom:0] 号"
+    # Python's re would match both: a full-width digit is no ASCII word character, so no \b touches it
+    assert _custom(r"\b\d{6}\b", "单号 １２３４５６ 止") == "单号 １２３４５６ 止"
+    assert _custom(r"\bINV-\d{6}\b", "INV-１２３４５６") == "INV-１２３４５６"
+
+
+PYTHON_PATTERNS = [
+    r"\d+", r"\d{6}", r"\D+", r"\w+", r"\W+", r"\s+", r"\S+", r"[\d-]+", r"[\w.]+", r"[^\d\s]+", r"[^\w]+",
+    r"客户\w{2}", r"\\d", r"[\s\d]{2,}", r"[]a\d]+", r"[^]\w]+", r"[\u4e00-\u9fff]+", r"\w+@\w+", r"\S+\s\S+",
+    r".{3}", r"a\Db", r"[x[]\W", r"\u3000\s*\d",
+]
+UNICODE_TEXT = st.text(
+    # code points Python 3.11's Unicode database (14.0) knows; RE2's newer tables may classify later ones
+    alphabet=st.one_of(
+        st.sampled_from("１２３٣४０a_Z9-.@]\\d[x客户张三\u3000\xa0\x0b\x1c\x85\n\u2028Ⅻ½é"),
+        st.characters(exclude_categories=("Cs", "Cn")),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(pattern=st.sampled_from(PYTHON_PATTERNS), text=UNICODE_TEXT)
+@example(pattern=r"\d{6}", text="１２３４５６")
+@example(pattern=r"\s+", text="\t\x0b\x1c\x1f\x85\u3000\u2029")
+def test_tenant_patterns_match_exactly_what_python_re_matches(pattern: str, text: str) -> None:
+    """The guarantee: an admin's pattern, written and tried in Python's re, finds the same spans under RE2."""
+    re2_spans = [(m.start(), m.end()) for m in compile_tenant_pattern(pattern).finditer(text)]
+    assert re2_spans == [m.span() for m in re.finditer(pattern, text)]
 
 
 def test_too_many_patterns_are_refused() -> None:
