@@ -1,7 +1,10 @@
 """Expected errors are data: each DomainError becomes a typed member of the mutation's payload union.
 
 Permission and authentication failures are not data; they become top-level GraphQL errors with an
-`extensions.code`. Anything else is unexpected and is masked by api.executor.
+`extensions.code`. So does an expected error that the mutation's union has no member for (e.g. the
+Conflict any unit of work raises on a deadlock, infra.db): `listed_errors_only` checks this where the
+union's type is resolved, the one place that knows the field's union, so no union has to list every error.
+Anything else is unexpected and is masked by api.executor.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from enum import Enum
 from typing import Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLAbstractType, GraphQLError, GraphQLSchema, GraphQLTypeResolver, GraphQLUnionType
+from strawberry.types.base import get_object_definition
 
 from domain.errors import DomainError, ErrorCode
 
@@ -101,6 +105,42 @@ def to_graphql_error(exc: DomainError) -> Any:
 
 def top_level(exc: DomainError) -> GraphQLError:
     return GraphQLError(exc.message, extensions={"code": exc.code.value})
+
+
+def unlisted_error(value: Any, union: GraphQLUnionType) -> GraphQLError | None:
+    """The top-level error for an error member that `union` does not list (None when it lists it, or when
+    `value` is no error): its code and field in `extensions`, like FORBIDDEN, instead of a union that
+    cannot be resolved and reaches the client as "Unexpected error."."""
+    if not isinstance(value, Error):
+        return None
+    name = get_object_definition(type(value), strict=True).name
+    if any(member.name == name for member in union.types):
+        return None
+    code = ErrorCode(value.code)
+    extensions: dict[str, Any] = {"code": code.value}
+    if value.field is not None:
+        extensions["field"] = value.field
+    return GraphQLError(value.message, extensions=extensions)
+
+
+def listed_errors_only(schema: GraphQLSchema) -> None:
+    """Every payload union of `schema` raises an error it has no member for as a top-level error."""
+    for graphql_type in schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLUnionType):
+            continue
+        resolve = graphql_type.resolve_type
+        if resolve is not None and not getattr(resolve, "listed_errors_only", False):  # once per schema
+            graphql_type.resolve_type = _resolve_listed(resolve)
+
+
+def _resolve_listed(resolve: GraphQLTypeResolver) -> GraphQLTypeResolver:
+    def resolve_type(value: Any, info: Any, abstract_type: GraphQLAbstractType) -> Any:
+        if isinstance(abstract_type, GraphQLUnionType) and (error := unlisted_error(value, abstract_type)) is not None:
+            raise error
+        return resolve(value, info, abstract_type)
+
+    resolve_type.listed_errors_only = True  # type: ignore[attr-defined]
+    return resolve_type
 
 
 T = TypeVar("T")

@@ -4,8 +4,9 @@ Strawberry builds the schema and its resolvers; running an operation through `st
 adds an extension runner (hook objects, context managers) that cost about twice graphql-core's own
 execution for small operations. Everything those extensions did for us fits in one place here: a
 cache of parsed, validated documents (limits are validation rules, so a cached document has passed
-them), one span's attributes per operation, logging and masking of unexpected errors. Input text holding
-NUL is refused by coercion and validation (api.text_input) before anything runs.
+them), one span's attributes per operation, logging and masking of unexpected errors. An expected error
+the field's payload union has no member for is raised as a top-level typed error (api.errors). Input text
+holding NUL is refused by coercion and validation (api.text_input) before anything runs.
 See docs/decisions/0010-graphql-core-execution.md.
 """
 
@@ -35,6 +36,7 @@ from opentelemetry.trace import Status, StatusCode
 from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
+from api.errors import listed_errors_only
 from api.inputs import plan_input_conversion
 from api.text_input import NulInLiterals, refuse_nul
 from domain.errors import DomainError
@@ -75,6 +77,7 @@ class Executor:
         self.graphql_schema = schema._schema
         plan_input_conversion(schema)
         refuse_nul(self.graphql_schema)
+        listed_errors_only(self.graphql_schema)
         self.limits = limits
         self.rules = [*specified_rules, *limit_rules(limits.max_depth, limits.max_aliases), NulInLiterals]
         if not limits.introspection:

@@ -390,6 +390,13 @@ class ProofRepo(_Repo):
 # ----- deadlines ---------------------------------------------------------------------------------
 
 
+# When a pending deadline `d` will fire, on its tenant's clock: its due time, or, while the scheduler backs off
+# after its handler failed, not before `retry_at` (real time, so shifted by a sandbox tenant's test clock).
+# A wake-up in backoff still has its past due_at: read alone, it looks armed for hours (infra/scheduler.py).
+PENDING_FIRES_AT = ("greatest(d.due_at, coalesce(d.retry_at"
+                    " + (SELECT t.clock_offset FROM tenants t WHERE t.id = d.tenant_id), d.due_at))")
+
+
 class DeadlineRepo(_Repo):
     def __init__(self, conn: asyncpg.Connection, tenant_id: UUID, writes: WriteBatch) -> None:
         super().__init__(conn, tenant_id)

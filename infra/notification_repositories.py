@@ -22,6 +22,7 @@ from domain.webhooks import (
     WebhookEndpoint,
     secret_hint,
 )
+from infra.case_repositories import PENDING_FIRES_AT
 
 
 class _Repo:
@@ -247,8 +248,10 @@ class WebhookRepo(_Repo):
         return min(values) if values else None
 
     async def pending_wakeup(self, kind: str) -> datetime | None:
+        """When the tenant's earliest pending wake-up of this kind fires (one in backoff: not before its retry)."""
         value: datetime | None = await self.conn.fetchval(
-            "SELECT min(due_at) FROM deadlines WHERE subject_id = $1 AND kind = $2 AND status = 'pending'",
+            f"SELECT min({PENDING_FIRES_AT}) FROM deadlines d"
+            " WHERE d.subject_id = $1 AND d.kind = $2 AND d.status = 'pending'",
             self.tenant_id, kind)
         return value
 

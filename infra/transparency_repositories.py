@@ -29,7 +29,7 @@ from domain.transparency import (
     StatementRecord,
     SubjectKind,
 )
-from infra.case_repositories import measure_from_row
+from infra.case_repositories import PENDING_FIRES_AT, measure_from_row
 
 SOR_SUBMIT = "sor_submit"  # the deadline kind (domain.services.statements.SOR_SUBMIT)
 
@@ -230,14 +230,17 @@ class StatementRepo:
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
                                 f"{SOR_SUBMIT}:{self.tenant_id}")
         value: datetime | None = await self.conn.fetchval(
-            "SELECT min(due_at) FROM deadlines WHERE kind = $1 AND subject_id = $2 AND status = 'pending'",
+            f"SELECT min({PENDING_FIRES_AT}) FROM deadlines d"
+            " WHERE d.kind = $1 AND d.subject_id = $2 AND d.status = 'pending'",
             SOR_SUBMIT, self.tenant_id)
         return value
 
     async def move_wakeup(self, at: datetime) -> None:
+        """Make the pending wake-up fire at `at`: one in backoff after a failure (its due_at already past) is
+        re-armed by dropping its retry time; `attempts` stays, so a handler that keeps failing is still set aside."""
         await self.conn.execute(
-            "UPDATE deadlines SET due_at = $3 WHERE kind = $1 AND subject_id = $2 AND status = 'pending'"
-            " AND due_at > $3", SOR_SUBMIT, self.tenant_id, at)
+            "UPDATE deadlines d SET due_at = $3, retry_at = NULL WHERE d.kind = $1 AND d.subject_id = $2"
+            f" AND d.status = 'pending' AND {PENDING_FIRES_AT} > $3", SOR_SUBMIT, self.tenant_id, at)
 
     async def retry_now(self, now: datetime) -> int:
         status = await self.conn.execute(
