@@ -37,6 +37,18 @@ async def _applied(s: dict[str, Any]) -> dict[str, Any]:
     return dict(case)
 
 
+async def _accepted_declaration(s: dict[str, Any], case_id: str) -> str:
+    """The merchant's declaration for the case, accepted and forwarded (the case `declared`); its id."""
+    declared = (await s["integration"](DECLARE, {"input": {
+        "caseIds": [case_id], "grounds": "NOT_INFRINGING", "explanation": "Genuine goods.",
+        "statements": {"accuracy": True},
+        "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}]}}))["submitDeclaration"]
+    declaration_id: str = declared["declaration"]["id"]
+    reviewed = await s["reviewer"](REVIEW_DECLARATION, {"input": {"declarationId": declaration_id, "accept": True}})
+    assert reviewed["reviewDeclaration"]["declaration"]["cases"][0]["state"] == "DECLARED"
+    return declaration_id
+
+
 async def test_a_granted_suspension_is_brought_back_for_review(make_tenant: Any, db: Any, owner_conn: Any) -> None:
     tenant = await make_tenant(mode="SANDBOX")
     s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
@@ -101,13 +113,7 @@ async def test_a_declaration_delivered_while_suspended_starts_its_window_on_resu
     tenant = await make_tenant(mode="SANDBOX")
     s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
     case = await _applied(s)
-    declared = (await s["integration"](DECLARE, {"input": {
-        "caseIds": [case["id"]], "grounds": "NOT_INFRINGING", "explanation": "Genuine goods.",
-        "statements": {"accuracy": True},
-        "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}]}}))["submitDeclaration"]
-    declaration_id = declared["declaration"]["id"]
-    reviewed = await s["reviewer"](REVIEW_DECLARATION, {"input": {"declarationId": declaration_id, "accept": True}})
-    assert reviewed["reviewDeclaration"]["declaration"]["cases"][0]["state"] == "DECLARED"
+    declaration_id = await _accepted_declaration(s, case["id"])
     await _suspended(s, case["id"])
 
     delivered = (await s["integration"](DELIVER, {"input": {"declarationId": declaration_id}}))["confirmDelivery"]
@@ -158,12 +164,7 @@ async def test_a_window_paused_by_a_suspension_ends_later_and_takes_proofs_until
     tenant = await make_tenant(mode="SANDBOX")
     s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
     case = await _applied(s)
-    declared = (await s["integration"](DECLARE, {"input": {
-        "caseIds": [case["id"]], "grounds": "NOT_INFRINGING", "explanation": "Genuine goods.",
-        "statements": {"accuracy": True},
-        "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}]}}))["submitDeclaration"]
-    declaration_id = declared["declaration"]["id"]
-    await s["reviewer"](REVIEW_DECLARATION, {"input": {"declarationId": declaration_id, "accept": True}})
+    declaration_id = await _accepted_declaration(s, case["id"])
     delivered = (await s["integration"](DELIVER, {"input": {"declarationId": declaration_id}}))["confirmDelivery"]
     [waiting] = delivered["declaration"]["cases"]
     first_end = datetime.fromisoformat(waiting["window"]["endsAt"])
