@@ -565,6 +565,16 @@ class CasesSuccess:
     cases: list[Case]
 
 
+def case_success(case: nd.Case) -> CaseSuccess:
+    """The success member of a mutation that returns the case it changed."""
+    return CaseSuccess(case=Case.from_domain(case))
+
+
+def cases_success(cases: Sequence[nd.Case]) -> CasesSuccess:
+    """The success member of a mutation that returns the cases it changed."""
+    return CasesSuccess(cases=[Case.from_domain(c) for c in cases])
+
+
 @strawberry.type
 class ConfirmMeasureSuccess:
     measure: Measure
@@ -738,7 +748,7 @@ class CaseMutation:
                         for m in input.measures]
             async with ctx.uow() as uow:
                 case = await notice_service.accept_case(uow, ctx.principal, case_id, measures, input.reason)
-            return CaseSuccess(case=Case.from_domain(case))
+            return case_success(case)
 
         return await e.payload(run)
 
@@ -749,7 +759,7 @@ class CaseMutation:
             lambda uow: notice_service.reject_case(
                 uow, ctx.principal, decode_id(input.case_id, "Case", "caseId"), _reasons(input.reasons), input.text,
                 manifestly_unfounded=input.manifestly_unfounded),
-            lambda case: CaseSuccess(case=Case.from_domain(case)))
+            case_success)
 
     @strawberry.mutation(description="Reviewers: send the notice back to the complainant to complete.")
     async def request_clarification(self, info: Info, input: RequestClarificationInput) -> CasePayload:
@@ -757,7 +767,7 @@ class CaseMutation:
         return await ctx.mutate(
             lambda uow: notice_service.request_clarification(
                 uow, ctx.principal, decode_id(input.case_id, "Case", "caseId"), input.message),
-            lambda case: CaseSuccess(case=Case.from_domain(case)))
+            case_success)
 
     @strawberry.mutation(description="Complete an incomplete notice; its cases go back to review.")
     async def clarify_notice(self, info: Info, input: ClarifyNoticeInput) -> CasesPayload:
@@ -770,7 +780,7 @@ class CaseMutation:
                                       statements=_statements(input.statements), signature=input.signature)
             async with ctx.uow() as uow:
                 cases = await notice_service.clarify_notice(uow, ctx.principal, notice_id, addition)
-            return CasesSuccess(cases=[Case.from_domain(c) for c in cases])
+            return cases_success(cases)
 
         return await e.payload(run)
 
@@ -789,7 +799,7 @@ class CaseMutation:
         return await ctx.mutate(
             lambda uow: notice_service.settle_case(
                 uow, ctx.principal, decode_id(input.case_id, "Case", "caseId"), input.reason),
-            lambda case: CaseSuccess(case=Case.from_domain(case)))
+            case_success)
 
     @strawberry.mutation(description="The complainant withdraws the notice; measures are lifted.")
     async def withdraw_notice(self, info: Info, input: WithdrawNoticeInput) -> CasesPayload:
@@ -797,7 +807,7 @@ class CaseMutation:
         return await ctx.mutate(
             lambda uow: notice_service.withdraw_notice(
                 uow, ctx.principal, decode_id(input.notice_id, "Notice", "noticeId"), input.reason),
-            lambda cases: CasesSuccess(cases=[Case.from_domain(c) for c in cases]))
+            cases_success)
 
     @strawberry.mutation(description="A merchant's non-infringement declaration for one or more of its cases.")
     async def submit_declaration(self, info: Info, input: SubmitDeclarationInput) -> SubmitDeclarationPayload:
@@ -845,7 +855,7 @@ class CaseMutation:
                                        evidence=_evidence(input.evidence))
             async with ctx.uow() as uow:
                 cases = await declaration_service.submit_action_proof(uow, ctx.principal, data)
-            return CasesSuccess(cases=[Case.from_domain(c) for c in cases])
+            return cases_success(cases)
 
         return await e.payload(run)
 

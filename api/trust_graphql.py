@@ -13,7 +13,14 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api import errors as e
-from api.case_graphql import Case, CasePayload, CasesPayload, CasesSuccess, CaseSuccess, EvidenceInput, _evidence
+from api.case_graphql import (
+    CasePayload,
+    CasesPayload,
+    EvidenceInput,
+    _evidence,
+    case_success,
+    cases_success,
+)
 from api.context import request_context
 from api.types import Party, decode_id, decode_optional_id, global_id
 from domain.errors import InvalidInput
@@ -269,7 +276,7 @@ class TrustMutation:
             lambda uow: suspension_service.decide_suspension(
                 uow, ctx.principal, decode_id(input.suspension_id, "Suspension", "suspensionId"), input.grant,
                 input.reason),
-            lambda case: CaseSuccess(case=Case.from_domain(case)))
+            case_success)
 
     @strawberry.mutation(description="Reviewers: end a suspension of handling whose ground has ended. The case goes "
                          "back to where it was, its deadlines run on from where they stopped, and measures lifted for "
@@ -279,7 +286,7 @@ class TrustMutation:
         return await ctx.mutate(
             lambda uow: suspension_service.resume_case(
                 uow, ctx.principal, decode_id(input.case_id, "Case", "caseId"), input.reason),
-            lambda case: CaseSuccess(case=Case.from_domain(case)))
+            case_success)
 
     @strawberry.mutation(description="Record the IP office's decision on the pending invalidation request, once.")
     async def record_invalidation_outcome(self, info: Info, input: InvalidationOutcomeInput) -> CasesPayload:
@@ -288,7 +295,7 @@ class TrustMutation:
             lambda uow: suspension_service.record_invalidation_outcome(
                 uow, ctx.principal, decode_id(input.ip_right_id, "IpRight", "ipRightId"),
                 _InvalidationOutcome(input.outcome).value, input.decided_at),
-            lambda cases: CasesSuccess(cases=[Case.from_domain(c) for c in cases]))
+            cases_success)
 
     @strawberry.mutation(description="Reviewers: end an account restriction early.")
     async def end_account_restriction(self, info: Info, input: EndAccountRestrictionInput) -> RestrictionEndPayload:
