@@ -7,28 +7,27 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.e2e.test_preset_flows import (
-    ACCEPT,
     ADVANCE,
     CASE,
-    CONFIRM,
     DECLARE,
     DELIVER,
     REVIEW_DECLARATION,
-    SUBMIT,
     _fire_due_deadlines,
     _seed,
+    apply_measures,
+    cn_declaration,
+    cn_notice,
+    dmca_declaration,
+    dmca_notice,
+    submitted_cases,
 )
 
 
 async def _declared_and_applied(s: dict[str, Any], notice: dict[str, Any], declaration: dict[str, Any]) -> str:
     """A case with its measure applied and a declaration submitted; returns the declaration id."""
-    integration, reviewer = s["integration"], s["reviewer"]
-    submitted = (await integration(SUBMIT, {"input": notice}))["submitNotice"]
-    assert submitted["__typename"] == "SubmitNoticeSuccess", submitted
-    [case] = submitted["cases"]
-    accepted = (await reviewer(ACCEPT, {"input": {"caseId": case["id"]}}))["acceptCase"]["case"]
-    await integration(CONFIRM, {"input": {"measureId": accepted["measures"][0]["id"], "applied": True}})
-    declared = (await integration(DECLARE, {"input": dict(declaration, caseIds=[case["id"]])}))["submitDeclaration"]
+    [case] = await submitted_cases(s, notice)
+    await apply_measures(s, case["id"])
+    declared = (await s["integration"](DECLARE, {"input": dict(declaration, caseIds=[case["id"]])}))["submitDeclaration"]
     assert declared["__typename"] == "DeclarationSuccess", declared
     return str(declared["declaration"]["id"])
 
@@ -45,15 +44,7 @@ async def _restored_on_next_pass(s: dict[str, Any], db: Any, case: dict[str, Any
 async def test_a_counter_notice_reviewed_after_its_dmca_window_restores_at_once(make_tenant: Any, db: Any) -> None:
     tenant = await make_tenant(mode="SANDBOX", timezone="America/New_York", country="US")
     s = await _seed(tenant, right_type="COPYRIGHT", jurisdiction="US", listings=1)
-    declaration_id = await _declared_and_applied(s, {
-        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "copyright",
-        "listingExternalIds": s["listings"], "explanation": "Our photo is used without licence.",
-        "signature": "/Jane Doe/", "evidence": [{"kind": "ownership_statement", "description": "We own it"},
-                                                {"kind": "screenshot", "uri": "https://e.example/s.png"}],
-        "statements": {"accuracy": True, "goodFaith": True, "authority": True}}, {
-        "grounds": "AUTHORIZED", "explanation": "Licensed.", "signature": "/Li Si/", "consentToJurisdiction": True,
-        "statements": {"goodFaith": True, "accuracy": True},
-        "evidence": [{"kind": "license_agreement", "uri": "https://e.example/licence.pdf"}]})
+    declaration_id = await _declared_and_applied(s, dmca_notice(s), dmca_declaration([]))
     advanced = await tenant.admin(ADVANCE, {"s": 30 * 86400})  # the review takes longer than 14 business days
     now = datetime.fromisoformat(advanced["advanceTestClock"]["tenant"]["now"])
     reviewed = await s["reviewer"](REVIEW_DECLARATION, {"input": {"declarationId": declaration_id, "accept": True}})
@@ -67,14 +58,7 @@ async def test_a_counter_notice_reviewed_after_its_dmca_window_restores_at_once(
 async def test_a_delivery_confirmed_after_the_window_restores_at_once(make_tenant: Any, db: Any) -> None:
     tenant = await make_tenant(mode="SANDBOX", timezone="Asia/Shanghai", country="CN")
     s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
-    declaration_id = await _declared_and_applied(s, {
-        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
-        "listingExternalIds": s["listings"], "explanation": "Counterfeit of our registered mark.",
-        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
-                     {"kind": "test_purchase", "sha256": "a" * 64}],
-        "statements": {"accuracy": True, "goodFaith": True}}, {
-        "grounds": "NOT_INFRINGING", "explanation": "Genuine goods.", "statements": {"accuracy": True},
-        "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}]})
+    declaration_id = await _declared_and_applied(s, cn_notice(s), cn_declaration([]))
     reviewed = await s["reviewer"](REVIEW_DECLARATION, {"input": {"declarationId": declaration_id, "accept": True}})
     forwarded_at = datetime.fromisoformat(reviewed["reviewDeclaration"]["declaration"]["forwardedAt"])
     await tenant.admin(ADVANCE, {"s": 40 * 86400})  # the receipt is reported 40 days late

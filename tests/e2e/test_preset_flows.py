@@ -87,6 +87,74 @@ def _business_days_until(end: datetime, tz: str = "America/New_York") -> int:
     return count
 
 
+def cn_notice(s: dict[str, Any], listings: list[str] | None = None, **overrides: Any) -> dict[str, Any]:
+    """A complete cn-ecl trademark notice (registration certificate + preliminary evidence) for `listings`
+    (default: every seeded listing), as submitNotice's input."""
+    notice: dict[str, Any] = {
+        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
+        "listingExternalIds": s["listings"] if listings is None else listings,
+        "explanation": "Counterfeit of our registered mark.",
+        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
+                     {"kind": "test_purchase", "sha256": "a" * 64}],
+        "statements": {"accuracy": True, "goodFaith": True},
+    }
+    notice.update(overrides)
+    return notice
+
+
+def dmca_notice(s: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A complete us-dmca copyright notice (512(c)(3): signature, statements) for every seeded listing."""
+    notice: dict[str, Any] = {
+        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "copyright",
+        "listingExternalIds": s["listings"], "explanation": "Our photo is used without licence.",
+        "signature": "/Jane Doe/", "evidence": [{"kind": "ownership_statement", "description": "We own it"},
+                                                {"kind": "screenshot", "uri": "https://e.example/s.png"}],
+        "statements": {"accuracy": True, "goodFaith": True, "authority": True},
+    }
+    notice.update(overrides)
+    return notice
+
+
+def cn_declaration(case_ids: list[str], **overrides: Any) -> dict[str, Any]:
+    """A merchant's non-infringement declaration under cn-ecl, as submitDeclaration's input."""
+    declaration: dict[str, Any] = {
+        "caseIds": case_ids, "grounds": "NOT_INFRINGING", "explanation": "Genuine goods.",
+        "statements": {"accuracy": True},
+        "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}],
+    }
+    declaration.update(overrides)
+    return declaration
+
+
+def dmca_declaration(case_ids: list[str], **overrides: Any) -> dict[str, Any]:
+    """A counter-notice under us-dmca (512(g)(3): signature, statements, consent to jurisdiction)."""
+    declaration: dict[str, Any] = {
+        "caseIds": case_ids, "grounds": "AUTHORIZED", "explanation": "Licensed.", "signature": "/Li Si/",
+        "consentToJurisdiction": True, "statements": {"goodFaith": True, "accuracy": True},
+        "evidence": [{"kind": "license_agreement", "uri": "https://e.example/licence.pdf"}],
+    }
+    declaration.update(overrides)
+    return declaration
+
+
+async def submitted_cases(s: dict[str, Any], notice: dict[str, Any]) -> list[dict[str, Any]]:
+    """submitNotice, which must succeed; the cases it created."""
+    submitted = (await s["integration"](SUBMIT, {"input": notice}))["submitNotice"]
+    assert submitted["__typename"] == "SubmitNoticeSuccess", submitted
+    cases: list[dict[str, Any]] = submitted["cases"]
+    return cases
+
+
+async def apply_measures(s: dict[str, Any], case_id: str, measures: list[dict[str, Any]] | None = None) -> None:
+    """A reviewer accepts the case (the policy's default measure unless `measures`) and the marketplace
+    confirms every measure applied."""
+    accept: dict[str, Any] = {"caseId": case_id} if measures is None else {"caseId": case_id, "measures": measures}
+    accepted = (await s["reviewer"](ACCEPT, {"input": accept}))["acceptCase"]
+    assert accepted["__typename"] == "CaseSuccess", accepted
+    for measure in accepted["case"]["measures"]:
+        await s["integration"](CONFIRM, {"input": {"measureId": measure["id"], "applied": True}})
+
+
 async def _fire_due_deadlines(db: Any) -> int:
     from domain.services.deadlines import DEADLINE_HANDLERS
     from infra.scheduler import Scheduler

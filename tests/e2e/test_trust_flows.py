@@ -13,7 +13,6 @@ from tests.e2e.test_preset_flows import (
     ACCEPT,
     ADVANCE,
     CASE,
-    CONFIRM,
     DECLARE,
     DELIVER,
     PROOF,
@@ -21,6 +20,8 @@ from tests.e2e.test_preset_flows import (
     SUBMIT,
     _fire_due_deadlines,
     _seed,
+    apply_measures,
+    cn_notice,
 )
 
 STATS = """query($id: ID!) { notifierStats(partyId: $id) { notices cases accepted rejected manifestlyUnfounded
@@ -54,19 +55,12 @@ async def _party_id(client: GraphQLClient, ref: str) -> str:
 
 
 async def _notice(s: dict[str, Any], listings: list[str], key: str | None = None) -> dict[str, Any]:
-    result: dict[str, Any] = (await s["integration"](SUBMIT, {"input": {
-        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
-        "listingExternalIds": listings, "explanation": "Counterfeit.", "idempotencyKey": key,
-        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/c.pdf"},
-                     {"kind": "test_purchase", "uri": "https://e.example/t.pdf"}],
-        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]
-    assert result["__typename"] == "SubmitNoticeSuccess", result
-    return result
+    result: dict[str, Any] = (await s["integration"](SUBMIT, {"input": cn_notice(s, listings, idempotencyKey=key)}))
+    assert result["submitNotice"]["__typename"] == "SubmitNoticeSuccess", result
+    return dict(result["submitNotice"])
 
 
-async def _applied(s: dict[str, Any], case_id: str) -> None:
-    accepted = (await s["reviewer"](ACCEPT, {"input": {"caseId": case_id}}))["acceptCase"]["case"]
-    await s["integration"](CONFIRM, {"input": {"measureId": accepted["measures"][0]["id"], "applied": True}})
+_applied = apply_measures
 
 
 async def _publish_changed(tenant: TenantHandle, change: Any) -> None:

@@ -25,7 +25,7 @@ import pytest
 from strawberry import relay
 
 from tests.conftest import GraphQLClient, TenantHandle
-from tests.e2e.test_preset_flows import ACCEPT, ADVANCE, CONFIRM, SUBMIT, _seed
+from tests.e2e.test_preset_flows import ACCEPT, ADVANCE, CONFIRM, SUBMIT, _seed, cn_notice, submitted_cases
 
 # The API and the CLI find the archive through settings: point them at a directory of this run (set at
 # collection, before the session's settings are read).
@@ -468,13 +468,7 @@ async def _rejected_and_appealed(tenant: TenantHandle) -> tuple[dict[str, Any], 
     """A notice rejected by a reviewer (-> closed) and the rights holder's appeal against the rejection:
     (seed, case id, appeal id). cn-ecl archives 30 days after closing but takes appeals for 90."""
     s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
-    submitted = (await s["integration"](SUBMIT, {"input": {
-        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
-        "listingExternalIds": s["listings"], "explanation": "Counterfeits of our mark.",
-        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
-                     {"kind": "test_purchase", "sha256": "a" * 64}],
-        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]
-    [case] = submitted["cases"]
+    [case] = await submitted_cases(s, cn_notice(s))
     rejected = (await s["reviewer"](REJECT, {"input": {
         "caseId": case["id"], "reasons": [{"code": "insufficient_evidence"}]}}))["rejectCase"]
     assert rejected["case"]["state"] == "CLOSED", rejected

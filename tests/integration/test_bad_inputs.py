@@ -10,7 +10,13 @@ from typing import Any
 
 from api.types import global_id
 from tests.conftest import CREATE_TENANT, GraphQLClient
-from tests.e2e.test_preset_flows import ACCEPT, CONFIRM, SUBMIT, _seed
+from tests.e2e.test_preset_flows import (
+    _seed,
+    apply_measures,
+    cn_declaration,
+    cn_notice,
+    submitted_cases,
+)
 from tests.integration.test_transparency_report import REPORT
 
 PUBLIC_RECORDS = """query($t: String!, $after: String, $f: PublicFilter) { records(tenant: $t, after: $after, filter: $f) {
@@ -175,19 +181,10 @@ async def test_submit_declaration_replays_a_retry_and_refuses_a_reused_key(make_
     tenant = await make_tenant(mode="SANDBOX", country="CN")
     s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
     integration = s["integration"]
-    submitted = (await integration(SUBMIT, {"input": {
-        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
-        "listingExternalIds": s["listings"], "explanation": "Counterfeit.",
-        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
-                     {"kind": "test_purchase", "sha256": "a" * 64}],
-        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]
-    [case] = submitted["cases"]
-    accepted = (await s["reviewer"](ACCEPT, {"input": {"caseId": case["id"]}}))["acceptCase"]["case"]
-    await integration(CONFIRM, {"input": {"measureId": accepted["measures"][0]["id"], "applied": True}})
+    [case] = await submitted_cases(s, cn_notice(s))
+    await apply_measures(s, case["id"])
 
-    declaration = {"caseIds": [case["id"]], "grounds": "NOT_INFRINGING", "explanation": "Genuine goods.",
-                   "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}],
-                   "statements": {"accuracy": True}, "idempotencyKey": "declaration-1"}
+    declaration = cn_declaration([case["id"]], idempotencyKey="declaration-1")
     too_long = (await integration(DECLARE, {"input": dict(declaration, idempotencyKey="k" * 201)}))
     assert (too_long["submitDeclaration"]["code"], too_long["submitDeclaration"]["field"]) == (
         "INVALID_INPUT", "idempotencyKey")

@@ -17,7 +17,7 @@ from strawberry import relay
 
 from tests.api.test_policies import _draft, _forbidden, _publish, _update
 from tests.conftest import CREATE_KEY, GraphQLClient, TenantHandle
-from tests.e2e.test_preset_flows import ADVANCE, _fire_due_deadlines, _seed
+from tests.e2e.test_preset_flows import ADVANCE, _fire_due_deadlines, _seed, cn_notice
 
 TIMELINE = """timeline { seq kind outcome automated actor policyVersion traceId spanId
   reasons { code text } rules { ruleId } }"""
@@ -64,17 +64,7 @@ def _uuid(global_id: str) -> UUID:
     return UUID(relay.GlobalID.from_id(global_id).node_id)
 
 
-def _notice(s: dict[str, Any], listings: list[str], **overrides: Any) -> dict[str, Any]:
-    """A complete cn-ecl trademark notice (registration certificate + preliminary evidence)."""
-    notice: dict[str, Any] = {
-        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
-        "listingExternalIds": listings, "explanation": "Counterfeit of our registered mark.",
-        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
-                     {"kind": "test_purchase", "sha256": "a" * 64}],
-        "statements": {"accuracy": True, "goodFaith": True},
-    }
-    notice.update(overrides)
-    return notice
+_notice = cn_notice
 
 
 INCOMPLETE_EVIDENCE = [{"kind": "test_purchase", "sha256": "b" * 64}]  # no registration certificate

@@ -20,15 +20,16 @@ from domain.services.notices import settle_case
 from domain.tenancy import Principal, Role
 from infra.scheduler import Scheduler
 from tests.e2e.test_preset_flows import (
-    ACCEPT,
     ADVANCE,
-    CONFIRM,
     DECLARE,
     DELIVER,
     REVIEW_DECLARATION,
-    SUBMIT,
     _fire_due_deadlines,
     _seed,
+    apply_measures,
+    cn_declaration,
+    cn_notice,
+    submitted_cases,
 )
 from tests.e2e.test_trust_flows import DECIDE_SUSPENSION, LEGAL_STATUS, OUTCOME, SUSPEND
 from tests.integration.test_cases_behaviour import _deadlines
@@ -41,22 +42,23 @@ def _uuid(global_id: str) -> UUID:
 
 
 def _declaration(case_id: str, explanation: str = "Genuine goods.") -> dict[str, Any]:
-    return {"input": {"caseIds": [case_id], "grounds": "NOT_INFRINGING", "explanation": explanation,
-                      "statements": {"accuracy": True},
-                      "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}]}}
+    return {"input": cn_declaration([case_id], explanation=explanation)}
+
+
+async def _declared_case(make_tenant: Any, db: Any) -> tuple[dict[str, Any], dict[str, Any], str, UUID]:
+    """A sandbox tenant's applied case with a declaration waiting for review: (seed, case, declaration id,
+    tenant id)."""
+    tenant = await make_tenant(mode="SANDBOX")
+    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
+    [case] = await _applied_cases(s)
+    return s, case, await _declare(s, case["id"]), await tenant.tenant_id(db)
 
 
 async def _applied_cases(s: dict[str, Any]) -> list[dict[str, Any]]:
     """One cn-ecl notice for every seeded listing, accepted and confirmed: its cases are MEASURES_APPLIED."""
-    cases: list[dict[str, Any]] = (await s["integration"](SUBMIT, {"input": {
-        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
-        "listingExternalIds": s["listings"], "explanation": "Counterfeit of our registered mark.",
-        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
-                     {"kind": "test_purchase", "sha256": "a" * 64}],
-        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]["cases"]
+    cases = await submitted_cases(s, cn_notice(s))
     for case in cases:
-        accepted = (await s["reviewer"](ACCEPT, {"input": {"caseId": case["id"]}}))["acceptCase"]["case"]
-        await s["integration"](CONFIRM, {"input": {"measureId": accepted["measures"][0]["id"], "applied": True}})
+        await apply_measures(s, case["id"])
     return cases
 
 
@@ -136,11 +138,7 @@ async def test_accepting_and_rejecting_one_declaration_at_once_one_review_wins(
 ) -> None:
     """The second review waits for the first's row lock, then finds the declaration reviewed and is refused:
     it used to overwrite the outcome, leaving a rejected declaration with its case stuck in DECLARED."""
-    tenant = await make_tenant(mode="SANDBOX")
-    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
-    [case] = await _applied_cases(s)
-    declaration_id = await _declare(s, case["id"])
-    tenant_id = await tenant.tenant_id(db)
+    s, case, declaration_id, tenant_id = await _declared_case(make_tenant, db)
     reviewer = Principal(tenant_id, uuid4(), frozenset({Role.REVIEWER}))
     reasons = [] if first_accepts else [Reason("insufficient_evidence")]
 
@@ -169,11 +167,7 @@ async def test_a_rejection_racing_a_settlement_of_its_case_is_refused_whole(
 ) -> None:
     """Clearing the case's declaration is a write checked against the revision read: when the case changed
     meanwhile the rejection is a Conflict (it used to be recorded while that write was silently dropped)."""
-    tenant = await make_tenant(mode="SANDBOX")
-    s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
-    [case] = await _applied_cases(s)
-    declaration_id = await _declare(s, case["id"])
-    tenant_id = await tenant.tenant_id(db)
+    s, case, declaration_id, tenant_id = await _declared_case(make_tenant, db)
     marketplace = Principal(tenant_id, uuid4(), frozenset({Role.INTEGRATION}))
 
     rejected = await _while_held(db, tenant_id, owner_conn,

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from domain.services.disclosures import redact_disclosure
 from domain.tenancy import Principal, Role
-from tests.e2e.test_preset_flows import SUBMIT, _seed
+from tests.e2e.test_preset_flows import _seed, cn_notice, submitted_cases
 
 REDACT = """mutation($input: RedactDisclosureInput!) { redactDisclosure(input: $input) {
   __typename ... on DisclosureRedacted { record } ... on Error { code message } } }"""
@@ -17,13 +17,7 @@ REDACT = """mutation($input: RedactDisclosureInput!) { redactDisclosure(input: $
 async def test_two_redactions_of_one_record_at_once_both_stand(make_tenant: Any, db: Any, owner_conn: Any) -> None:
     tenant = await make_tenant(mode="SANDBOX")  # cn-ecl: the notice record is published at once
     s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
-    submitted = (await s["integration"](SUBMIT, {"input": {
-        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
-        "listingExternalIds": s["listings"], "explanation": "Counterfeit of our registered mark.",
-        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
-                     {"kind": "test_purchase", "sha256": "a" * 64}],
-        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]
-    assert submitted["__typename"] == "SubmitNoticeSuccess", submitted
+    await submitted_cases(s, cn_notice(s))
     tenant_id = await tenant.tenant_id(db)
     disclosure_id = await owner_conn.fetchval(
         "SELECT id FROM disclosures WHERE tenant_id = $1 AND kind = 'notice'", tenant_id)

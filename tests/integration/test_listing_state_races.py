@@ -11,19 +11,10 @@ from strawberry import relay
 
 from domain.services.notices import confirm_measure
 from domain.tenancy import Principal, Role
-from tests.e2e.test_preset_flows import ACCEPT, CONFIRM, SUBMIT, _seed
+from tests.e2e.test_preset_flows import ACCEPT, SUBMIT, _seed, apply_measures, cn_notice, submitted_cases
 
 WITHDRAW = """mutation($input: WithdrawNoticeInput!) { withdrawNotice(input: $input) {
   __typename ... on CasesSuccess { cases { id state } } ... on Error { code message } } }"""
-
-
-def _notice(s: dict[str, Any], text: str) -> dict[str, Any]:
-    return {"input": {
-        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
-        "listingExternalIds": s["listings"], "explanation": f"Counterfeit of our registered mark ({text}).",
-        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
-                     {"kind": "test_purchase", "sha256": "a" * 64}],
-        "statements": {"accuracy": True, "goodFaith": True}}}
 
 
 async def test_a_measure_confirmed_while_another_case_of_the_listing_is_withdrawn_keeps_it_restricted(
@@ -33,11 +24,10 @@ async def test_a_measure_confirmed_while_another_case_of_the_listing_is_withdraw
     A is withdrawn (it lifts A's measure and waits for the listing). The listing ends restricted by B."""
     tenant = await make_tenant(mode="SANDBOX")
     s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
-    notice_a = (await s["integration"](SUBMIT, _notice(s, "first")))["submitNotice"]
-    accepted_a = (await s["reviewer"](ACCEPT, {"input": {"caseId": notice_a["cases"][0]["id"]}}))["acceptCase"]
-    await s["integration"](CONFIRM, {"input": {"measureId": accepted_a["case"]["measures"][0]["id"], "applied": True}})
-    notice_b = (await s["integration"](SUBMIT, _notice(s, "second")))["submitNotice"]
-    accepted_b = (await s["reviewer"](ACCEPT, {"input": {"caseId": notice_b["cases"][0]["id"]}}))["acceptCase"]
+    notice_a = (await s["integration"](SUBMIT, {"input": cn_notice(s, reasonCode="first")}))["submitNotice"]
+    await apply_measures(s, notice_a["cases"][0]["id"])
+    [case_b] = await submitted_cases(s, cn_notice(s, reasonCode="second"))
+    accepted_b = (await s["reviewer"](ACCEPT, {"input": {"caseId": case_b["id"]}}))["acceptCase"]
     measure_b = UUID(relay.GlobalID.from_id(accepted_b["case"]["measures"][0]["id"]).node_id)
 
     tenant_id = await tenant.tenant_id(db)

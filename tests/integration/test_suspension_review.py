@@ -10,39 +10,31 @@ from uuid import UUID
 from strawberry import relay
 
 from tests.e2e.test_preset_flows import (
-    ACCEPT,
     ADVANCE,
-    CONFIRM,
     DECLARE,
     DELIVER,
     PROOF,
     REVIEW_DECLARATION,
-    SUBMIT,
     _fire_due_deadlines,
     _seed,
+    apply_measures,
+    cn_declaration,
+    cn_notice,
+    submitted_cases,
 )
 from tests.e2e.test_trust_flows import DECIDE_SUSPENSION, SUSPEND
 
 
 async def _applied(s: dict[str, Any]) -> dict[str, Any]:
     """A case with its measure applied."""
-    [case] = (await s["integration"](SUBMIT, {"input": {
-        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
-        "listingExternalIds": s["listings"], "explanation": "Counterfeit of our registered mark.",
-        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
-                     {"kind": "test_purchase", "sha256": "a" * 64}],
-        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]["cases"]
-    accepted = (await s["reviewer"](ACCEPT, {"input": {"caseId": case["id"]}}))["acceptCase"]["case"]
-    await s["integration"](CONFIRM, {"input": {"measureId": accepted["measures"][0]["id"], "applied": True}})
-    return dict(case)
+    [case] = await submitted_cases(s, cn_notice(s))
+    await apply_measures(s, case["id"])
+    return case
 
 
 async def _accepted_declaration(s: dict[str, Any], case_id: str) -> str:
     """The merchant's declaration for the case, accepted and forwarded (the case `declared`); its id."""
-    declared = (await s["integration"](DECLARE, {"input": {
-        "caseIds": [case_id], "grounds": "NOT_INFRINGING", "explanation": "Genuine goods.",
-        "statements": {"accuracy": True},
-        "evidence": [{"kind": "purchase_invoice", "uri": "https://e.example/invoice.pdf"}]}}))["submitDeclaration"]
+    declared = (await s["integration"](DECLARE, {"input": cn_declaration([case_id])}))["submitDeclaration"]
     declaration_id: str = declared["declaration"]["id"]
     reviewed = await s["reviewer"](REVIEW_DECLARATION, {"input": {"declarationId": declaration_id, "accept": True}})
     assert reviewed["reviewDeclaration"]["declaration"]["cases"][0]["state"] == "DECLARED"
@@ -137,16 +129,8 @@ async def test_a_declaration_delivered_while_suspended_starts_its_window_on_resu
 async def test_resuming_requests_again_every_measure_the_suspension_lifted(make_tenant: Any) -> None:
     tenant = await make_tenant(mode="SANDBOX")
     s = await _seed(tenant, right_type="TRADEMARK", jurisdiction="CN", listings=1)
-    [case] = (await s["integration"](SUBMIT, {"input": {
-        "complainantId": s["holder"], "ipRightId": s["right"], "reasonCode": "counterfeit",
-        "listingExternalIds": s["listings"], "explanation": "Counterfeit of our registered mark.",
-        "evidence": [{"kind": "registration_certificate", "uri": "https://e.example/cert.pdf"},
-                     {"kind": "test_purchase", "sha256": "a" * 64}],
-        "statements": {"accuracy": True, "goodFaith": True}}}))["submitNotice"]["cases"]
-    accepted = (await s["reviewer"](ACCEPT, {"input": {"caseId": case["id"], "measures": [
-        {"type": "REMOVE"}, {"type": "RESTRICT_REGION", "territorialScope": ["CN"]}]}}))["acceptCase"]["case"]
-    for measure in accepted["measures"]:
-        await s["integration"](CONFIRM, {"input": {"measureId": measure["id"], "applied": True}})
+    [case] = await submitted_cases(s, cn_notice(s))
+    await apply_measures(s, case["id"], [{"type": "REMOVE"}, {"type": "RESTRICT_REGION", "territorialScope": ["CN"]}])
     requested = (await s["integration"](SUSPEND, {"input": {  # a court order: measures do not stay
         "caseId": case["id"], "ground": "COURT_ORDER",
         "evidence": [{"kind": "court_order", "uri": "https://e.example/order.pdf"}]}}))["requestSuspension"]

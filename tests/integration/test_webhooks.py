@@ -134,6 +134,14 @@ async def create_endpoint(admin: GraphQLClient, url: str, events: list[str]) -> 
     return payload["endpoint"]["id"], payload["secret"]
 
 
+async def subscribed_tenant(make_tenant: Any, db: Any, url: str, events: list[str],
+                            mode: str = "SANDBOX") -> tuple[Any, uuid.UUID, str, str]:
+    """A new tenant with a webhook endpoint at `url` for `events`: (tenant, tenant id, endpoint id, secret)."""
+    tenant = await make_tenant(mode=mode)
+    endpoint_id, secret = await create_endpoint(tenant.admin, url, events)
+    return tenant, await tenant.tenant_id(db), endpoint_id, secret
+
+
 async def emit(db: Any, tenant_id: uuid.UUID, *events: tuple[str, dict[str, Any], str | None]) -> list[str]:
     """Commit outbox events as a use case would (one transaction, in order)."""
     ids = []
@@ -169,9 +177,7 @@ def _state_changed(case: str, marker: str) -> dict[str, Any]:
 async def test_receiver_that_fails_then_succeeds_gets_it_once_with_a_valid_signature(
         make_tenant: Any, db: Any, broker: Any, worker: Any, owner_conn: Any, receiver: Receiver,
         allow_local: None) -> None:
-    tenant = await make_tenant(mode="SANDBOX")
-    tenant_id = await tenant.tenant_id(db)
-    endpoint_id, secret = await create_endpoint(tenant.admin, receiver.url, ["case.*"])
+    tenant, tenant_id, endpoint_id, secret = await subscribed_tenant(make_tenant, db, receiver.url, ["case.*"])
     receiver.script = [(500, b"try later")]
     case = str(uuid.uuid4())
     [event_id] = await emit(db, tenant_id, ("case.state_changed", _state_changed(case, "m1"), case))
@@ -207,9 +213,7 @@ async def test_receiver_that_fails_then_succeeds_gets_it_once_with_a_valid_signa
 async def test_receiver_down_past_the_budget_is_dead_then_redelivered_by_hand(
         make_tenant: Any, db: Any, broker: Any, worker: Any, owner_conn: Any, receiver: Receiver,
         allow_local: None) -> None:
-    tenant = await make_tenant(mode="SANDBOX")
-    tenant_id = await tenant.tenant_id(db)
-    endpoint_id, secret = await create_endpoint(tenant.admin, receiver.url, ["notice.clarification_requested"])
+    tenant, tenant_id, endpoint_id, secret = await subscribed_tenant(make_tenant, db, receiver.url, ["notice.clarification_requested"])
     receiver.default = (503, b"")
     [event_id] = await emit(db, tenant_id, ("notice.clarification_requested", _ids(), None))
 
@@ -252,9 +256,7 @@ async def test_worker_killed_mid_delivery_is_retried_and_the_receiver_dedupes(
     from domain.services import notifications
     from infra.broker import events_message
 
-    tenant = await make_tenant(mode="SANDBOX")
-    tenant_id = await tenant.tenant_id(db)
-    await create_endpoint(tenant.admin, receiver.url, ["*"])
+    tenant, tenant_id, _, _ = await subscribed_tenant(make_tenant, db, receiver.url, ["*"])
     real_record = notifications.record_attempts
     crashes: list[str] = []
 
@@ -294,9 +296,7 @@ async def test_worker_killed_mid_delivery_is_retried_and_the_receiver_dedupes(
 async def test_events_of_one_case_arrive_in_order(
         make_tenant: Any, db: Any, broker: Any, worker: Any, owner_conn: Any, receiver: Receiver,
         allow_local: None) -> None:
-    tenant = await make_tenant(mode="SANDBOX")
-    tenant_id = await tenant.tenant_id(db)
-    await create_endpoint(tenant.admin, receiver.url, ["case.state_changed"])
+    tenant, tenant_id, _, _ = await subscribed_tenant(make_tenant, db, receiver.url, ["case.state_changed"])
     failed_once: list[str] = []
 
     def rule(payload: dict[str, Any]) -> tuple[int, bytes] | None:
@@ -476,9 +476,7 @@ async def test_endpoint_admin_lifecycle_and_secret_shown_once(make_tenant: Any, 
 async def test_metrics_endpoint_exposes_webhook_and_pipeline_metrics(http: Any, make_tenant: Any, db: Any,
                                                                      broker: Any, worker: Any, owner_conn: Any,
                                                                      receiver: Receiver, allow_local: None) -> None:
-    tenant = await make_tenant()
-    tenant_id = await tenant.tenant_id(db)
-    await create_endpoint(tenant.admin, receiver.url, ["*"])
+    _, tenant_id, _, _ = await subscribed_tenant(make_tenant, db, receiver.url, ["*"], mode="LIVE")
     [event_id] = await emit(db, tenant_id, ("notice.clarification_requested", _ids(), None))
 
     async def delivered() -> bool:
@@ -551,9 +549,7 @@ async def test_a_send_that_fails_unexpectedly_is_its_own_failed_attempt(
 async def test_a_delivery_answered_with_deep_json_is_recorded_not_left_sending(
         make_tenant: Any, db: Any, broker: Any, worker: Any, owner_conn: Any, receiver: Receiver,
         allow_local: None) -> None:
-    tenant = await make_tenant(mode="SANDBOX")
-    tenant_id = await tenant.tenant_id(db)
-    await create_endpoint(tenant.admin, receiver.url, ["declaration.forwarded"])
+    _, tenant_id, _, _ = await subscribed_tenant(make_tenant, db, receiver.url, ["declaration.forwarded"])
     receiver.default = (200, DEEP_ANSWER)
     [event_id] = await emit(db, tenant_id, ("declaration.forwarded", _ids(), None))
 
